@@ -1,0 +1,86 @@
+"""Verify the five-node swarm from the engines: every assertion reads a real engine."""
+import json
+import os
+import sys
+
+import pytest
+import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+from swarm_checks import http_get, node_inspect, running_tasks  # noqa: E402
+
+# The inventory directory: molecule's generated file plus the lab inventory it links.
+INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
+MANAGERS = INVENTORY.get_hosts("swarm_managers")
+WORKERS = INVENTORY.get_hosts("swarm_workers")
+testinfra_hosts = MANAGERS + WORKERS
+
+
+def test_engine_is_an_active_swarm_member(host):
+    state = host.check_output("docker info --format '{{.Swarm.LocalNodeState}}'")
+    assert state == "active"
+
+
+def test_role_matches_inventory_group(host):
+    control = host.check_output("docker info --format '{{.Swarm.ControlAvailable}}'")
+    name = host.check_output("hostname")
+    expected = "true" if name in MANAGERS else "false"
+    assert control == expected, "%s: ControlAvailable=%s" % (name, control)
+
+
+def lab_host(name):
+    return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY_DIR)
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    manager = lab_host(MANAGERS[0])
+    return manager, node_inspect(manager)
+
+
+def test_five_nodes_ready_and_active(nodes):
+    _, inspected = nodes
+    assert len(inspected) == len(MANAGERS) + len(WORKERS) == 5
+    for node in inspected:
+        assert node["Status"]["State"] == "ready", node["Description"]["Hostname"]
+        assert node["Spec"]["Availability"] == "active", node["Description"]["Hostname"]
+
+
+def test_three_reachable_managers_one_leader(nodes):
+    _, inspected = nodes
+    managers = [n for n in inspected if n["Spec"]["Role"] == "manager"]
+    assert sorted(n["Description"]["Hostname"] for n in managers) == sorted(MANAGERS)
+    assert len(managers) == 3
+    assert all(n["ManagerStatus"]["Reachability"] == "reachable" for n in managers)
+    assert len([n for n in managers if n["ManagerStatus"].get("Leader")]) == 1
+
+
+def test_workers_have_no_manager_status(nodes):
+    _, inspected = nodes
+    workers = [n for n in inspected if n["Description"]["Hostname"] in WORKERS]
+    assert len(workers) == 2
+    for node in workers:
+        assert node["Spec"]["Role"] == "worker"
+        assert "ManagerStatus" not in node
+
+
+def test_node_labels_from_inventory(nodes):
+    _, inspected = nodes
+    for node in inspected:
+        name = node["Description"]["Hostname"]
+        want = INVENTORY.get_variables(name).get("swarm_node_labels", {})
+        have = node["Spec"].get("Labels") or {}
+        assert {k: have.get(k) for k in want} == want, name
+
+
+def test_replicated_service_runs_and_serves(nodes):
+    manager, _ = nodes
+    spec = json.loads(manager.check_output("docker service inspect web"))[0]["Spec"]
+    assert spec["TaskTemplate"]["ContainerSpec"]["Image"].startswith("swarmops-lab-workload")
+    replicas = spec["Mode"]["Replicated"]["Replicas"]
+    tasks = running_tasks(manager, "web")
+    assert len(tasks) == replicas == 3
+    # Each running task answers HTTP on its node's host-mode port.
+    for task in tasks:
+        assert http_get(lab_host(task["Node"]), 8080) == "ok"
