@@ -1,0 +1,719 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) swarmops.lifecycle developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one client of the local Docker engine used by every swarmops.lifecycle module.
+
+PRIVATE to the collection: the interface may change without notice.
+
+It holds the connection (low-level ``docker.APIClient``, plain dicts in and out, the same
+on Docker SDK 5.0.3 and 7.x), node lookup, the quorum maths, polling with one deadline per
+module call, the diff tracker and ``fail()``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import math
+import os
+import time
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+DOCKER_SDK_IMPORT_ERROR = None
+try:
+    import docker
+    from docker.errors import APIError, DockerException, NotFound
+except ImportError:
+    DOCKER_SDK_IMPORT_ERROR = traceback.format_exc()
+
+    class DockerException(Exception):
+        """Stand-in so that except clauses work when the SDK is missing."""
+
+    class APIError(DockerException):
+        """Stand-in so that except clauses work when the SDK is missing."""
+
+    class NotFound(APIError):
+        """Stand-in so that except clauses work when the SDK is missing."""
+
+try:
+    from requests.exceptions import RequestException
+except ImportError:
+    class RequestException(Exception):
+        """Stand-in so that except clauses work when requests is missing."""
+
+
+DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock'
+DEFAULT_TIMEOUT = 300
+# One hung request must not eat a long operation's whole budget.
+MAX_REQUEST_TIMEOUT = 60
+POLL_INTERVAL = 1.0
+
+# Task states in which a task occupies its node (swarmkit's order, up to running).
+LIVE_TASK_STATES = frozenset((
+    'new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running',
+))
+
+
+def swarm_argument_spec(**module_options):
+    """Connection options of the doc fragment ``swarmops.lifecycle.swarm`` plus the module's own."""
+    spec = dict(
+        docker_host=dict(type='str', default=DEFAULT_DOCKER_HOST, fallback=(env_fallback, ['DOCKER_HOST'])),
+        timeout=dict(type='int', default=DEFAULT_TIMEOUT),
+    )
+    spec.update(module_options)
+    return spec
+
+
+def fail(module, msg, **facts):
+    """Fail the module with a message for the operator and the facts behind it."""
+    module.fail_json(msg=msg, **facts)
+
+
+# Seams for the unit tests (a fake clock makes every wait instant).
+def _now():
+    return time.monotonic()
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+
+
+# ---------------------------------------------------------------------------------------
+# Quorum maths
+# ---------------------------------------------------------------------------------------
+
+def quorum_size(managers):
+    """Managers that must be reachable for raft to have a leader: floor(N/2) + 1.
+
+    >>> [quorum_size(n) for n in range(1, 8)]
+    [1, 2, 2, 3, 3, 4, 4]
+    """
+    return managers // 2 + 1
+
+
+def has_quorum(managers, reachable):
+    """True when R reachable managers out of N still form a majority (R >= floor(N/2) + 1)."""
+    return managers > 0 and reachable >= quorum_size(managers)
+
+
+def fault_tolerance(managers, reachable=None):
+    """How many more managers may be lost while keeping quorum.
+
+    With every manager reachable that is floor((N-1)/2). With R reachable it is
+    R - quorum_size(N), never below 0.
+
+    >>> [fault_tolerance(n) for n in range(1, 8)]
+    [0, 0, 1, 1, 2, 2, 3]
+    >>> fault_tolerance(5, 3), fault_tolerance(5, 2)
+    (0, 0)
+    """
+    if managers <= 0:
+        return 0
+    if reachable is None:
+        reachable = managers
+    return max(0, reachable - quorum_size(managers))
+
+
+def demote_keeps_quorum(managers, reachable, target_reachable):
+    """Would the swarm keep quorum after demoting one manager?
+
+    Demoting takes the manager out of raft, so N becomes N-1 and the quorum becomes
+    floor((N-1)/2) + 1. A reachable target also takes one vote away: R becomes R-1.
+    An unreachable target (a ghost) takes no vote away, so R stays.
+
+    - reachable target:   keeps quorum  <=>  R - 1 >= floor((N-1)/2) + 1
+    - unreachable target: keeps quorum  <=>  R     >= floor((N-1)/2) + 1
+
+    Raft needs a leader to commit the change, so the swarm must have quorum now.
+    Example: N=3, R=2 (one ghost). Demoting a reachable manager leaves 1 of 2 (quorum 2): refused.
+    Demoting the ghost leaves 2 of 2: allowed.
+    """
+    if managers <= 1 or not has_quorum(managers, reachable):
+        return False
+    remaining_reachable = reachable - 1 if target_reachable else reachable
+    return remaining_reachable >= quorum_size(managers - 1)
+
+
+def parse_min_available(value):
+    """Parse ``min_available``: a count (``2``, ``'2'``) or a percentage (``'50%'``).
+
+    Returns ``('count', int)`` or ``('percent', float)``; raises ValueError when invalid.
+    """
+    if isinstance(value, bool):
+        raise ValueError('min_available must be a count or a percentage, not a boolean')
+    if isinstance(value, int):
+        number, kind = value, 'count'
+    else:
+        text = str(value).strip()
+        kind = 'percent' if text.endswith('%') else 'count'
+        number_text = text[:-1].strip() if kind == 'percent' else text
+        try:
+            number = float(number_text) if kind == 'percent' else int(number_text)
+        except ValueError:
+            raise ValueError('min_available must be a count such as 1 or a percentage such as "50%%", got %r' % (value,))
+    if number < 0 or (kind == 'percent' and number > 100):
+        raise ValueError('min_available must be a count >= 0 or a percentage from 0%% to 100%%, got %r' % (value,))
+    return kind, number
+
+
+def required_running(min_available, desired):
+    """Running tasks a replicated service with ``desired`` replicas must keep during a drain.
+
+    A count is capped at ``desired`` (asking for 3 of a 2-replica service means "all of them");
+    a percentage is rounded up: 50% of 3 replicas is 2.
+    """
+    kind, number = parse_min_available(min_available)
+    if kind == 'percent':
+        return min(desired, int(math.ceil(desired * number / 100.0 - 1e-9)))
+    return min(desired, number)
+
+
+def surge_replicas(desired, tasks_on_node):
+    """Replica count during a surged drain: one extra task elsewhere for each task on the node."""
+    return desired + tasks_on_node
+
+
+# ---------------------------------------------------------------------------------------
+# Reading engine objects
+# ---------------------------------------------------------------------------------------
+
+def node_hostname(node):
+    return (node.get('Description') or {}).get('Hostname') or ''
+
+
+def node_role(node):
+    return (node.get('Spec') or {}).get('Role') or 'worker'
+
+
+def node_availability(node):
+    return (node.get('Spec') or {}).get('Availability') or 'active'
+
+
+def node_state(node):
+    return (node.get('Status') or {}).get('State') or 'unknown'
+
+
+def manager_status(node):
+    return node.get('ManagerStatus') or {}
+
+
+def is_raft_member(node):
+    """A manager that raft knows about (``docker node ls`` shows a MANAGER STATUS)."""
+    return bool(node.get('ManagerStatus'))
+
+
+def is_reachable_manager(node):
+    return manager_status(node).get('Reachability') == 'reachable'
+
+
+def is_leader(node):
+    return bool(manager_status(node).get('Leader'))
+
+
+def describe_node(node):
+    """The facts about a node that modules return: plain, stable keys."""
+    if node is None:
+        return None
+    status = manager_status(node)
+    return dict(
+        id=node.get('ID'),
+        hostname=node_hostname(node),
+        role=node_role(node),
+        availability=node_availability(node),
+        state=node_state(node),
+        addr=(node.get('Status') or {}).get('Addr'),
+        manager=is_raft_member(node),
+        reachability=status.get('Reachability'),
+        leader=bool(status.get('Leader')),
+        manager_addr=status.get('Addr'),
+    )
+
+
+def short_node(node):
+    return dict(id=node.get('ID'), hostname=node_hostname(node),
+                addr=manager_status(node).get('Addr') or (node.get('Status') or {}).get('Addr'))
+
+
+def sort_by_hostname(nodes):
+    return sorted(nodes, key=lambda node: (node_hostname(node), node.get('ID') or ''))
+
+
+def node_label(node):
+    """'dev2 (kor0bfu9uaelabi00a24z1jl4)' for messages."""
+    return '%s (%s)' % (node_hostname(node) or '?', node.get('ID'))
+
+
+def find_node(nodes, name_or_id):
+    """Find a node by exact ID, hostname, or unique ID prefix.
+
+    Returns ``(node, None)`` or ``(None, reason)``; reason is None when nothing matched.
+    """
+    for node in nodes:
+        if node.get('ID') == name_or_id:
+            return node, None
+    by_name = [node for node in nodes if node_hostname(node) == name_or_id]
+    if len(by_name) == 1:
+        return by_name[0], None
+    if len(by_name) > 1:
+        return None, 'hostname %s is used by %d nodes (%s); give the node ID instead' % (
+            name_or_id, len(by_name), ', '.join(sorted(node['ID'] for node in by_name)))
+    by_prefix = [node for node in nodes if name_or_id and node.get('ID', '').startswith(name_or_id)]
+    if len(by_prefix) == 1:
+        return by_prefix[0], None
+    if len(by_prefix) > 1:
+        return None, 'ID prefix %s matches %d nodes; give more of the ID' % (name_or_id, len(by_prefix))
+    return None, None
+
+
+class ManagerCensus(object):
+    """Who the raft managers are, from a node list. N counts raft members, as ``docker info`` does."""
+
+    def __init__(self, nodes):
+        self.nodes = list(nodes)
+        self.managers = [node for node in self.nodes if is_raft_member(node)]
+        self.reachable = [node for node in self.managers if is_reachable_manager(node)]
+        self.unreachable = [node for node in self.managers if not is_reachable_manager(node)]
+        leaders = [node for node in self.managers if is_leader(node)]
+        self.leader = leaders[0] if leaders else None
+        # Role manager without raft membership: stale after --force-new-cluster, or a promotion in flight.
+        self.not_in_raft = [node for node in self.nodes if node_role(node) == 'manager' and not is_raft_member(node)]
+
+    @property
+    def total(self):
+        return len(self.managers)
+
+    @property
+    def reachable_count(self):
+        return len(self.reachable)
+
+    @property
+    def has_quorum(self):
+        return has_quorum(self.total, self.reachable_count)
+
+    @property
+    def quorum_size(self):
+        return quorum_size(self.total) if self.total else 0
+
+    @property
+    def fault_tolerance(self):
+        return fault_tolerance(self.total, self.reachable_count)
+
+    def summary(self):
+        return dict(managers_total=self.total, managers_reachable=self.reachable_count,
+                    managers_unreachable=len(self.unreachable), quorum_size=self.quorum_size,
+                    fault_tolerance=self.fault_tolerance,
+                    leader=short_node(self.leader) if self.leader else None)
+
+
+def service_name(service):
+    return (service.get('Spec') or {}).get('Name') or service.get('ID')
+
+
+def service_mode(service):
+    """'replicated', 'global', or the job mode name in lower case."""
+    mode = (service.get('Spec') or {}).get('Mode') or {}
+    if 'Replicated' in mode:
+        return 'replicated'
+    if 'Global' in mode:
+        return 'global'
+    return next(iter(mode), 'replicated').lower()
+
+
+def service_replicas(service):
+    mode = (service.get('Spec') or {}).get('Mode') or {}
+    return int((mode.get('Replicated') or {}).get('Replicas', 1 if 'Replicated' in mode else 0) or 0)
+
+
+def task_state(task):
+    return (task.get('Status') or {}).get('State')
+
+
+def task_is_running(task):
+    """Counts toward a service's running count: running now and meant to keep running."""
+    return task_state(task) == 'running' and task.get('DesiredState') == 'running'
+
+
+def task_is_live(task):
+    """Still occupies its node: not yet shut down, whatever it is meant to become."""
+    return task_state(task) in LIVE_TASK_STATES
+
+
+def describe_task(task, services_by_id):
+    service = services_by_id.get(task.get('ServiceID'))
+    return dict(id=task.get('ID'), service=service_name(service) if service else task.get('ServiceID'),
+                slot=task.get('Slot'), state=task_state(task), desired_state=task.get('DesiredState'),
+                node_id=task.get('NodeID'))
+
+
+# ---------------------------------------------------------------------------------------
+# Drain planning: running counts, the budget, the surge
+# ---------------------------------------------------------------------------------------
+
+class ServiceMove(object):
+    """One service with tasks on the node to drain, and the numbers the budget is checked on.
+
+    running_during_move = tasks running on other nodes now; they are all that serve while the
+    node's tasks are being rescheduled. The budget holds when running_during_move >= required.
+    """
+
+    def __init__(self, service, node_id, tasks, min_available):
+        self.id = service.get('ID')
+        self.name = service_name(service)
+        self.mode = service_mode(service)
+        self.desired = service_replicas(service) if self.mode == 'replicated' else None
+        own = [task for task in tasks if task.get('ServiceID') == self.id]
+        running = [task for task in own if task_is_running(task)]
+        self.running_before = len(running)
+        self.running_on_node = len([task for task in running if task.get('NodeID') == node_id])
+        self.tasks_on_node = [task for task in own if task.get('NodeID') == node_id and task_is_live(task)]
+        self.running_during_move = self.running_before - self.running_on_node
+        self.required = required_running(min_available, self.desired) if self.mode == 'replicated' else None
+        self.surged_to = None
+
+    @property
+    def budgeted(self):
+        return self.mode == 'replicated'
+
+    @property
+    def breaks_budget(self):
+        return self.budgeted and bool(self.tasks_on_node) and self.running_during_move < self.required
+
+    @property
+    def surge_by(self):
+        return len(self.tasks_on_node)
+
+    @property
+    def surge_target_elsewhere(self):
+        """Running tasks needed off the node before the node may be drained, in a surge.
+
+        The extra tasks running elsewhere, at least the budget, never more than desired.
+        """
+        return min(self.desired, max(self.required, self.running_during_move + self.surge_by))
+
+    def as_dict(self):
+        return dict(id=self.id, name=self.name, mode=self.mode, desired=self.desired,
+                    running_before=self.running_before, tasks_on_node=len(self.tasks_on_node),
+                    running_during_move=self.running_during_move if self.budgeted else None,
+                    required=self.required, surged_to=self.surged_to)
+
+
+def plan_drain(node_id, services, tasks, min_available):
+    """ServiceMove for every service that has a live task on the node, sorted by name."""
+    on_node = set(task.get('ServiceID') for task in tasks if task.get('NodeID') == node_id and task_is_live(task))
+    moves = [ServiceMove(service, node_id, tasks, min_available) for service in services if service.get('ID') in on_node]
+    return sorted(moves, key=lambda move: move.name)
+
+
+def running_by_service(tasks, exclude_node=None):
+    """{service ID: running task count}, optionally not counting one node's tasks."""
+    counts = {}
+    for task in tasks:
+        if task_is_running(task) and task.get('NodeID') != exclude_node:
+            counts[task.get('ServiceID')] = counts.get(task.get('ServiceID'), 0) + 1
+    return counts
+
+
+def drain_progress(node_id, tasks, targets, services_by_id, require_empty_node=True):
+    """Whether a drain is complete, and what is still pending.
+
+    ``targets`` maps service ID to the running count it must reach on the other nodes.
+    Complete when no task is live on the node (global tasks count as moved once shut down)
+    and every target is met. Before the drain itself (surge phase) only the targets count.
+    """
+    still_on_node = [describe_task(task, services_by_id) for task in tasks
+                     if require_empty_node and task.get('NodeID') == node_id and task_is_live(task)]
+    running = running_by_service(tasks, exclude_node=node_id)
+    below = []
+    for service_id, target in sorted(targets.items()):
+        if running.get(service_id, 0) < target:
+            service = services_by_id.get(service_id) or {}
+            below.append(dict(name=service_name(service) if service else service_id, id=service_id,
+                              running=running.get(service_id, 0), target=target))
+    pending = dict(tasks_on_node=still_on_node, services_below_target=below)
+    return not still_on_node and not below, pending
+
+
+# ---------------------------------------------------------------------------------------
+# Diff
+# ---------------------------------------------------------------------------------------
+
+class DifferenceTracker(object):
+    """Records (name, before, after) once per fact and renders Ansible's diff."""
+
+    def __init__(self):
+        self._entries = []
+
+    def add(self, name, before, after):
+        self._entries.append((name, before, after))
+
+    @property
+    def has_differences(self):
+        return any(before != after for dummy, before, after in self._entries)
+
+    def changed_names(self):
+        return [name for name, before, after in self._entries if before != after]
+
+    def before(self):
+        return dict((name, before) for name, before, dummy in self._entries)
+
+    def after(self):
+        return dict((name, after) for name, dummy, after in self._entries)
+
+    def as_diff(self):
+        return dict(before=self.before(), after=self.after())
+
+
+# ---------------------------------------------------------------------------------------
+# Waiting
+# ---------------------------------------------------------------------------------------
+
+class WaitResult(object):
+    def __init__(self, done, progress, elapsed):
+        self.done = done
+        self.progress = progress
+        self.elapsed = elapsed
+
+
+def wait_until(check, deadline, interval=POLL_INTERVAL):
+    """Call ``check()`` until it returns ``(True, progress)`` or the deadline (a ``_now()`` value) passes.
+
+    ``check`` is always called at least once, even with no time left, so callers get fresh progress.
+    """
+    started = _now()
+    while True:
+        done, progress = check()
+        if done:
+            return WaitResult(True, progress, _now() - started)
+        if _now() >= deadline:
+            return WaitResult(False, progress, _now() - started)
+        _sleep(max(0.0, min(interval, deadline - _now())))
+
+
+# ---------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------
+
+class SwarmUnavailable(Exception):
+    """The engine answered but cannot serve cluster state (no leader, not a manager, locked)."""
+
+    def __init__(self, reason, status_code=None):
+        super(SwarmUnavailable, self).__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+    @property
+    def no_leader(self):
+        text = self.reason.lower()
+        return 'does not have a leader' in text or 'no leader' in text or 'deadline exceeded' in text
+
+    @property
+    def not_manager(self):
+        return 'not a swarm manager' in self.reason.lower()
+
+    @property
+    def locked(self):
+        return 'locked' in self.reason.lower() or 'unlock' in self.reason.lower()
+
+
+def api_error_text(exc):
+    explanation = getattr(exc, 'explanation', None)
+    if explanation:
+        return explanation.decode('utf-8', 'replace') if isinstance(explanation, bytes) else str(explanation)
+    return str(exc)
+
+
+class SwarmClient(object):
+    """The local engine, seen as a swarm. Every API call goes through ``self.api`` (a low-level APIClient)."""
+
+    def __init__(self, module, api=None):
+        self.module = module
+        self.docker_host = module.params.get('docker_host') or DEFAULT_DOCKER_HOST
+        self.timeout = module.params.get('timeout') or DEFAULT_TIMEOUT
+        self.started = _now()
+        self.deadline = self.started + self.timeout
+        self.api = api if api is not None else self._connect()
+
+    # -- connection and errors ----------------------------------------------------------
+
+    def _connect(self):
+        if DOCKER_SDK_IMPORT_ERROR is not None:
+            self.module.fail_json(
+                msg=missing_required_lib('Docker SDK for Python (Debian: python3-docker, PyPI: docker)'),
+                exception=DOCKER_SDK_IMPORT_ERROR)
+        try:
+            return docker.APIClient(base_url=self.docker_host, version='auto',
+                                    timeout=max(1, min(self.timeout, MAX_REQUEST_TIMEOUT)))
+        except (DockerException, RequestException) as exc:
+            self.fail('Cannot reach the Docker engine at %s: %s. Run the module on a host whose engine is up '
+                      '(delegate_to a manager) or set docker_host.' % (self.docker_host, exc))
+
+    def fail(self, msg, **facts):
+        fail(self.module, msg, **facts)
+
+    def call(self, what, method, *args, **kwargs):
+        """Run one API call; an unexpected engine error fails the module with ``what`` was attempted."""
+        try:
+            return method(*args, **kwargs)
+        except APIError as exc:
+            self.fail('Docker engine at %s refused to %s: %s' % (self.docker_host, what, api_error_text(exc)))
+        except (DockerException, RequestException) as exc:
+            self.fail('Docker engine at %s did not answer while trying to %s: %s' % (self.docker_host, what, exc))
+
+    def elapsed(self):
+        return round(_now() - self.started, 1)
+
+    def remaining(self):
+        return max(0.0, self.deadline - _now())
+
+    def wait_until(self, check, interval=POLL_INTERVAL):
+        return wait_until(check, self.deadline, interval=interval)
+
+    # -- engine and swarm state ----------------------------------------------------------
+
+    def info(self):
+        return self.call('read engine info', self.api.info)
+
+    def swarm_info(self):
+        return (self.info() or {}).get('Swarm') or {}
+
+    def nodes_or_unavailable(self):
+        """The node list, or raise SwarmUnavailable with the engine's reason (no quorum, worker, locked)."""
+        try:
+            return self.api.nodes()
+        except APIError as exc:
+            raise SwarmUnavailable(api_error_text(exc), getattr(exc, 'status_code', None))
+        except (DockerException, RequestException) as exc:
+            self.fail('Docker engine at %s did not answer while listing nodes: %s' % (self.docker_host, exc))
+
+    def nodes(self, purpose):
+        """The node list; fails with the reason and the way out when the swarm cannot serve it."""
+        try:
+            return self.nodes_or_unavailable()
+        except SwarmUnavailable as exc:
+            self.fail_unavailable(exc, purpose)
+
+    def fail_unavailable(self, exc, purpose):
+        local = self.swarm_info()
+        where = 'node %s (%s)' % (local.get('NodeAddr') or self.docker_host, local.get('NodeID') or 'not in a swarm')
+        if exc.no_leader:
+            hint = ('the swarm has no leader (quorum lost). Check with swarmops.lifecycle.quorum_info; if most managers '
+                    'are gone for good, recover with swarmops.lifecycle.force_new_cluster on a surviving manager')
+        elif exc.locked:
+            hint = 'the engine is locked (autolock). Unlock it with "docker swarm unlock" first'
+        elif exc.not_manager:
+            hint = 'it is not a swarm manager. Run the task on a manager (delegate_to a host of swarm_managers)'
+        else:
+            hint = 'the engine cannot serve cluster state'
+        self.fail('Cannot %s from %s: %s. Engine said: %s' % (purpose, where, hint, exc.reason),
+                  engine_error=exc.reason)
+
+    def require_node(self, nodes, name_or_id):
+        node, reason = find_node(nodes, name_or_id)
+        if node is None:
+            known = ', '.join(sorted(node_hostname(item) or item.get('ID') for item in nodes))
+            self.fail('Node %s is not in the swarm%s. Known nodes: %s. Give a hostname or ID from "docker node ls".'
+                      % (name_or_id, (': ' + reason) if reason else '', known or 'none'))
+        return node
+
+    def inspect_node(self, node_id):
+        try:
+            return self.api.inspect_node(node_id)
+        except NotFound:
+            return None
+        except APIError as exc:
+            self.fail('Docker engine at %s refused to inspect node %s: %s' % (self.docker_host, node_id, api_error_text(exc)))
+        except (DockerException, RequestException) as exc:
+            self.fail('Docker engine at %s did not answer while inspecting node %s: %s' % (self.docker_host, node_id, exc))
+
+    def services(self):
+        return self.call('list services', self.api.services) or []
+
+    def tasks(self, filters=None):
+        return self.call('list tasks', self.api.tasks, filters=filters) or []
+
+    def secrets(self):
+        return self.call('list secrets', self.api.secrets) or []
+
+    def configs(self):
+        return self.call('list configs', self.api.configs) or []
+
+    # -- changes -------------------------------------------------------------------------
+
+    def update_node_spec(self, node, **changes):
+        """Change fields of a node's Spec, keeping the rest (labels, name) as they are.
+
+        Retries when the node changed between read and write ("update out of sequence").
+        """
+        current = node
+        for attempt in range(3):
+            spec = copy.deepcopy(current.get('Spec') or {})
+            spec.update(changes)
+            try:
+                return self.api.update_node(current['ID'], current['Version']['Index'], spec)
+            except APIError as exc:
+                text = api_error_text(exc)
+                if 'out of sequence' not in text or attempt == 2:
+                    self.fail('Docker engine refused to update node %s (%s): %s'
+                              % (node_label(node), ', '.join('%s=%s' % item for item in sorted(changes.items())), text))
+            except (DockerException, RequestException) as exc:
+                self.fail('Docker engine did not answer while updating node %s: %s' % (node_label(node), exc))
+            current = self.inspect_node(node['ID']) or current
+
+    def remove_node(self, node, force):
+        return self.call('remove node %s' % node_label(node), self.api.remove_node, node['ID'], force=force)
+
+    def scale_service(self, service_id, replicas):
+        """Set Spec.Mode.Replicated.Replicas of a service and nothing else.
+
+        The low-level update replaces the whole spec, so every part of the current spec is sent back
+        as it is (SDK ``Service.scale()`` would rebuild parts of it).
+        """
+        for attempt in range(3):
+            service = self.call('inspect service %s' % service_id, self.api.inspect_service, service_id)
+            spec = copy.deepcopy(service['Spec'])
+            mode = spec.get('Mode') or {}
+            mode.setdefault('Replicated', {})['Replicas'] = int(replicas)
+            kwargs = dict(
+                task_template=spec.get('TaskTemplate') or {},
+                name=spec.get('Name'),
+                labels=spec.get('Labels') or {},
+                mode=mode,
+                update_config=spec.get('UpdateConfig'),
+                rollback_config=spec.get('RollbackConfig'),
+                endpoint_spec=spec.get('EndpointSpec'),
+            )
+            if spec.get('Networks') and not kwargs['task_template'].get('Networks'):
+                kwargs['networks'] = spec['Networks']
+            try:
+                return self.api.update_service(service['ID'], service['Version']['Index'], **kwargs)
+            except APIError as exc:
+                text = api_error_text(exc)
+                if 'out of sequence' not in text or attempt == 2:
+                    self.fail('Docker engine refused to scale service %s to %s replicas: %s'
+                              % (service_name(service), replicas, text))
+            except (DockerException, RequestException) as exc:
+                self.fail('Docker engine did not answer while scaling service %s: %s' % (service_name(service), exc))
+
+    def unlock(self, unlock_key):
+        return self.call('unlock the swarm (is the unlock key right?)', self.api.unlock_swarm, unlock_key)
+
+    def force_new_cluster(self, advertise_addr, autolock):
+        swarm_spec = {'EncryptionConfig': {'AutoLockManagers': True}} if autolock else None
+        return self.call('run swarm init --force-new-cluster', self.api.init_swarm,
+                         advertise_addr=advertise_addr, force_new_cluster=True, swarm_spec=swarm_spec)
+
+    # -- local facts ---------------------------------------------------------------------
+
+    def raft_dir_missing(self, info):
+        """True only when we can see the engine's data dir and it has no swarm/raft directory."""
+        if not self.docker_host.startswith('unix://'):
+            return False
+        root = info.get('DockerRootDir')
+        if not root or not os.path.isdir(root):
+            return False
+        return not os.path.isdir(os.path.join(root, 'swarm', 'raft'))

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The README's second command: every test of the collection, on this machine.
+#   unit (pytest) -> sanity (ansible-test) -> lint (ansible-lint, production profile)
+#   -> build (galaxy build + install + resolve) -> every Molecule scenario on the lab.
+# Sets the machine up first (scripts/setup-host.sh is safe to run twice).
+# Pick stages with STAGES="unit sanity" and scenarios with SCENARIOS="default modules".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bash scripts/setup-host.sh || exit 1
+bash scripts/collection-path.sh
+# shellcheck disable=SC1091
+source .venv/bin/activate
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
+
+stages=${STAGES:-unit sanity lint build molecule}
+passed=0 failed=0 failures=()
+stage() {
+  local name=$1; shift
+  local start=$SECONDS
+  printf '\n==== %s ====\n' "$name"
+  if "$@"; then
+    passed=$((passed + 1)); printf '==== %s: passed (%ss)\n' "$name" $((SECONDS - start))
+  else
+    failed=$((failed + 1)); failures+=("$name"); printf '==== %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
+  fi
+}
+
+run_unit() {
+  python -m pytest tests/unit -q -p no:cacheprovider
+}
+
+run_sanity() {
+  # ansible-test needs the tree at .../ansible_collections/<namespace>/<name>.
+  local top
+  top=$(mktemp -d /tmp/swarmops-sanity.XXXXXX)
+  local dest=$top/ansible_collections/swarmops/lifecycle
+  mkdir -p "$dest"
+  git ls-files -co --exclude-standard -z | xargs -0 tar -cf - | tar -C "$dest" -xf -
+  # ansible-test downloads a pip bootstrap script from a host CI cannot reach.
+  local pip_version
+  pip_version=$(python -c 'from ansible_test._internal.python_requirements import get_venv_packages as g; print(g(type("P", (), {"version": "3.11"})())["pip"])')
+  mkdir -p ~/.ansible/test/cache
+  cp tests/sanity/get_pip_offline.py ~/.ansible/test/cache/get_pip_"${pip_version//./_}".py
+  (cd "$dest" && ansible-test sanity --python 3.11 --color no)
+  local rc=$?
+  rm -rf "$top"
+  return $rc
+}
+
+run_lint() {
+  ansible-lint --profile production --nocolor
+}
+
+run_build() {
+  # The built tarball must install and resolve swarmops.lifecycle.* names.
+  local out
+  out=$(mktemp -d /tmp/swarmops-build.XXXXXX)
+  ansible-galaxy collection build --force --output-path "$out" . || { rm -rf "$out"; return 1; }
+  # From the output folder, with only that folder on the path: the checkout must not be found.
+  (
+    cd "$out" && export ANSIBLE_COLLECTIONS_PATH="$out/collections" &&
+    ansible-galaxy collection install --no-deps "$out"/swarmops-lifecycle-*.tar.gz &&
+    ansible-galaxy collection list swarmops.lifecycle &&
+    ansible-doc -t role swarmops.lifecycle.swarm_cluster >/dev/null &&
+    ansible-playbook --syntax-check -i localhost, swarmops.lifecycle.site &&
+    for module in collections/ansible_collections/swarmops/lifecycle/plugins/modules/*.py; do
+      [ -e "$module" ] || continue
+      name=$(basename "$module" .py)
+      ansible-doc "swarmops.lifecycle.$name" >/dev/null || exit 1
+      echo "ansible-doc swarmops.lifecycle.$name: ok"
+    done
+  )
+  local rc=$?
+  rm -rf "$out"
+  return $rc
+}
+
+run_molecule() {
+  local scenarios=${SCENARIOS:-$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)}
+  local rc=0
+  # "default" first: it is the foundation every other scenario builds on.
+  for scenario in $(printf '%s\n' $scenarios | awk '$0=="default"{print "0 " $0; next} {print "1 " $0}' | sort | cut -d' ' -f2); do
+    stage "molecule:$scenario" molecule test -s "$scenario" || rc=1
+  done
+  return $rc
+}
+
+for s in $stages; do
+  case $s in
+    unit) stage unit run_unit ;;
+    sanity) stage sanity run_sanity ;;
+    lint) stage lint run_lint ;;
+    build) stage build run_build ;;
+    molecule) run_molecule ;;
+    *) echo "unknown stage: $s"; exit 2 ;;
+  esac
+done
+
+printf '\n'
+[ ${#failures[@]} -gt 0 ] && printf 'failed stages: %s\n' "${failures[*]}"
+printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
