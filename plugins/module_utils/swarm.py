@@ -52,6 +52,8 @@ DEFAULT_TIMEOUT = 300
 # One hung request must not eat a long operation's whole budget.
 MAX_REQUEST_TIMEOUT = 60
 POLL_INTERVAL = 1.0
+# An unlock without quorum never answers; the key has been taken long before this.
+UNLOCK_ANSWER_SECONDS = 10
 
 # Task states in which a task occupies its node (swarmkit's order, up to running).
 LIVE_TASK_STATES = frozenset((
@@ -570,6 +572,13 @@ class SwarmClient(object):
     def remaining(self):
         return max(0.0, self.deadline - _now())
 
+    def deadline_passed(self, moment=None):
+        return _now() >= (self.deadline if moment is None else moment)
+
+    @staticmethod
+    def sleep(seconds):
+        _sleep(seconds)
+
     def wait_until(self, check, interval=POLL_INTERVAL):
         return wait_until(check, self.deadline, interval=interval)
 
@@ -699,8 +708,26 @@ class SwarmClient(object):
             except (DockerException, RequestException) as exc:
                 self.fail('Docker engine did not answer while scaling service %s: %s' % (service_name(service), exc))
 
-    def unlock(self, unlock_key):
-        return self.call('unlock the swarm (is the unlock key right?)', self.api.unlock_swarm, unlock_key)
+    def unlock(self, unlock_key, answer_within=UNLOCK_ANSWER_SECONDS):
+        """Unlock the local engine. Returns False when the engine took the key but did not answer in time.
+
+        Without quorum the engine accepts the key, then holds the request until it reaches a
+        leader, which never happens; the caller polls ``info()`` instead of waiting for it.
+        """
+        saved_timeout = self.api.timeout
+        self.api.timeout = min(saved_timeout, answer_within)
+        try:
+            self.api.unlock_swarm(unlock_key)
+            return True
+        except APIError as exc:
+            self.fail('Docker engine at %s refused the unlock key: %s. Give the key printed by '
+                      '"docker swarm unlock-key -q" (kept with your backups).' % (self.docker_host, api_error_text(exc)))
+        except RequestException:
+            return False
+        except DockerException as exc:
+            self.fail('Docker engine at %s did not answer while unlocking: %s' % (self.docker_host, exc))
+        finally:
+            self.api.timeout = saved_timeout
 
     def force_new_cluster(self, advertise_addr, autolock):
         swarm_spec = {'EncryptionConfig': {'AutoLockManagers': True}} if autolock else None

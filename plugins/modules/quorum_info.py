@@ -210,9 +210,11 @@ class QuorumInfo(object):
             local_node=dict(id=swarm.get('NodeID') or '', addr=swarm.get('NodeAddr') or '', state=local_state,
                             is_manager=bool(swarm.get('ControlAvailable'))),
             locked=local_state == 'locked',
-            autolock=bool((cluster_spec.get('EncryptionConfig') or {}).get('AutoLockManagers')),
+            # A locked engine proves autolock even when the cluster spec is out of reach.
+            autolock=bool((cluster_spec.get('EncryptionConfig') or {}).get('AutoLockManagers')) or local_state == 'locked',
         )
-        if local_state == 'active':
+        # "pending": a manager that restarted and cannot reach a leader.
+        if local_state in ('active', 'pending'):
             try:
                 facts.update(self.from_cluster(self.client.nodes_or_unavailable()))
                 return facts
@@ -245,7 +247,7 @@ class QuorumInfo(object):
         local_id = swarm.get('NodeID') or ''
         remote = [dict(id=item.get('NodeID'), hostname='', addr=item.get('Addr'))
                   for item in swarm.get('RemoteManagers') or []]
-        is_active_manager = bool(swarm.get('ControlAvailable')) and (swarm.get('LocalNodeState') == 'active')
+        is_active_manager = bool(swarm.get('ControlAvailable')) and swarm.get('LocalNodeState') in ('active', 'pending')
         total = int(swarm.get('Managers') or len(remote))
         if is_active_manager:
             reachable = [item for item in remote if item['id'] == local_id] or [

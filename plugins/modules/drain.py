@@ -1,0 +1,345 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) swarmops.lifecycle developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: drain
+short_description: Drain, pause or reactivate a Docker Swarm node without breaking a running budget
+version_added: 0.1.0
+description:
+  - Sets the availability of a swarm node to C(drain), C(pause) or C(active), through the manager
+    the task runs on.
+  - For O(state=drained), before changing anything it computes for every replicated service with
+    tasks on the node how many tasks keep running on the other nodes while the node's tasks move.
+    When that is below O(min_available) it refuses and names the services, unless O(surge=true).
+  - With O(surge=true) the node is first paused (so that no new task lands on it), each service
+    that would break the budget is scaled up by the number of its tasks on the node, and the
+    module waits until the extra tasks run elsewhere. Then it drains, waits, and restores the
+    original replica counts. A single-replica service always keeps a running task.
+  - With O(wait=true) it returns only when no task of any service still runs on the node and every
+    replicated service that had tasks there is back at its desired running count on the other nodes.
+    Tasks of global services on the node count as moved once they are shut down.
+  - On timeout the module fails with what is still pending; the node stays drained and surged
+    services are scaled back to their original replica count.
+  - A drained manager stays a manager. O(state=active) reactivates the node.
+author:
+  - swarmops.lifecycle developers
+extends_documentation_fragment:
+  - swarmops.lifecycle.swarm
+  - swarmops.lifecycle.swarm.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Refusals (budget, unknown node) happen in check mode as well.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  node:
+    description:
+      - Hostname or ID of the node, as in C(docker node ls). An unambiguous ID prefix also works.
+    type: str
+    required: true
+    version_added: 0.1.0
+  state:
+    description:
+      - V(drained) moves every task off the node; V(paused) keeps running tasks but schedules no new
+        ones; V(active) makes the node schedulable again.
+    type: str
+    choices: [drained, active, paused]
+    default: drained
+    version_added: 0.1.0
+  wait:
+    description:
+      - With O(state=drained), wait until the node runs no task and every affected service is back at
+        its desired running count on the other nodes, within O(timeout).
+      - When a surge is needed the module waits whatever this says, since it must restore the
+        replica counts after the move.
+    type: bool
+    default: true
+    version_added: 0.1.0
+  min_available:
+    description:
+      - Running tasks every replicated service with tasks on the node must keep on the other nodes
+        while the node is drained.
+      - A count (V(1)) or a percentage of the desired replicas (V(50%), rounded up). A count above a
+        service's replicas means all of them.
+      - V(0) disables the check. The default V(1) means no service may drop to zero running tasks.
+    type: raw
+    default: 1
+    version_added: 0.1.0
+  surge:
+    description:
+      - When a service would fall under O(min_available), scale it up by its tasks on the node before
+        draining instead of refusing, and restore its replica count afterwards.
+    type: bool
+    default: false
+    version_added: 0.1.0
+seealso:
+  - module: swarmops.lifecycle.quorum_info
+  - module: community.docker.docker_node
+'''
+
+EXAMPLES = r'''
+- name: Drain a worker, keeping at least half of every service's replicas running
+  swarmops.lifecycle.drain:
+    node: worker-3
+    min_available: 50%
+    timeout: 600
+  delegate_to: "{{ groups['swarm_managers'][0] }}"
+
+- name: Drain a node running single-replica services without a gap
+  swarmops.lifecycle.drain:
+    node: "{{ inventory_hostname }}"
+    surge: true
+  delegate_to: "{{ groups['swarm_managers'][0] }}"
+
+- name: Reactivate it after maintenance
+  swarmops.lifecycle.drain:
+    node: "{{ inventory_hostname }}"
+    state: active
+  delegate_to: "{{ groups['swarm_managers'][0] }}"
+'''
+
+RETURN = r'''
+node_before:
+  description: The node before the module ran.
+  returned: always
+  type: dict
+  sample: {id: qhk5lelkzyltiaomtylmgphan, hostname: dev4, role: worker, availability: active, state: ready,
+           addr: 172.30.215.14, manager: false, reachability: null, leader: false, manager_addr: null}
+node_after:
+  description: The node when the module returned (in check mode, as it would be).
+  returned: always
+  type: dict
+  sample: {id: qhk5lelkzyltiaomtylmgphan, hostname: dev4, role: worker, availability: drain, state: ready,
+           addr: 172.30.215.14, manager: false, reachability: null, leader: false, manager_addr: null}
+tasks_moved:
+  description: The tasks that were live on the node when the drain started (to be moved, in check mode).
+  returned: when O(state=drained)
+  type: list
+  elements: dict
+  sample: [{id: 5x0..., service: web, slot: 2, state: running, desired_state: running, node_id: qhk5...}]
+services:
+  description:
+    - Every service that had tasks on the node, with C(desired) replicas, C(running_before),
+      C(tasks_on_node), C(running_during_move) (running on the other nodes at the start), C(required)
+      (the budget), C(surged_to) (replicas during a surge, or null) and C(running_after).
+  returned: when O(state=drained)
+  type: list
+  elements: dict
+  sample: [{name: web, mode: replicated, desired: 4, running_before: 4, tasks_on_node: 1, running_during_move: 3,
+            required: 1, surged_to: null, running_after: 4}]
+surged_services:
+  description: Names of the services that were (or in check mode would be) scaled up for the drain.
+  returned: when O(state=drained)
+  type: list
+  elements: str
+  sample: [db]
+elapsed:
+  description: Seconds the module took.
+  returned: always
+  type: float
+  sample: 7.2
+pending:
+  description: What was still pending when the module gave up (tasks on the node, services below target).
+  returned: on timeout
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    DifferenceTracker,
+    SwarmClient,
+    describe_node,
+    describe_task,
+    drain_progress,
+    node_availability,
+    node_label,
+    parse_min_available,
+    plan_drain,
+    running_by_service,
+    surge_replicas,
+    swarm_argument_spec,
+)
+
+AVAILABILITY_BY_STATE = dict(drained='drain', active='active', paused='pause')
+
+
+class DrainManager(object):
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.diff = DifferenceTracker()
+        self.result = dict(changed=False)
+
+    def run(self):
+        try:
+            parse_min_available(self.params['min_available'])
+        except ValueError as exc:
+            self.client.fail('Invalid min_available for node %s: %s' % (self.params['node'], exc))
+        nodes = self.client.nodes('read the node list to drain %s' % self.params['node'])
+        self.node = self.client.require_node(nodes, self.params['node'])
+        self.result['node_before'] = describe_node(self.node)
+        want = AVAILABILITY_BY_STATE[self.params['state']]
+        have = node_availability(self.node)
+        self.diff.add('node', node_label(self.node), node_label(self.node))
+        self.diff.add('availability', have, want)
+        if self.params['state'] == 'drained':
+            self.drain(have)
+        elif have != want and not self.module.check_mode:
+            self.client.update_node_spec(self.fresh_node(), Availability=want)
+        self.finish()
+
+    # -- drained -------------------------------------------------------------------------
+
+    def drain(self, have):
+        services = self.client.services()
+        self.services_by_id = dict((service['ID'], service) for service in services)
+        tasks = self.client.tasks()
+        self.moves = plan_drain(self.node['ID'], services, tasks, self.params['min_available'])
+        self.result['tasks_moved'] = [describe_task(task, self.services_by_id)
+                                      for move in self.moves for task in move.tasks_on_node]
+        surge_moves = []
+        if have != 'drain':
+            surge_moves = self.check_budget()
+        self.result['surged_services'] = [move.name for move in surge_moves]
+        for move in surge_moves:
+            move.surged_to = surge_replicas(move.desired, move.surge_by)
+        self.report_services()
+        if self.module.check_mode:
+            return
+        if surge_moves:
+            self.surge(surge_moves, have)
+        if have != 'drain':
+            self.client.update_node_spec(self.fresh_node(), Availability='drain')
+        if self.params['wait'] or surge_moves:
+            self.wait_for_moves(surge_moves)
+
+    def check_budget(self):
+        """Services that need a surge; refuses when they exist and surge is off."""
+        breaking = [move for move in self.moves if move.breaks_budget]
+        if breaking and not self.params['surge']:
+            details = '; '.join(
+                '%s: %d of %d replicas running, %d on this node, %d would keep running, min_available needs %d'
+                % (move.name, move.running_before, move.desired, move.running_on_node, move.running_during_move,
+                   move.required) for move in breaking)
+            self.client.fail(
+                'Refusing to drain node %s: %d service(s) would fall below min_available=%s while its tasks move (%s). '
+                'Nothing was changed. Use surge: true to add replicas elsewhere first, scale the services up, '
+                'or lower min_available.' % (node_label(self.node), len(breaking), self.params['min_available'], details),
+                services=[move.as_dict() for move in breaking], node_before=self.result['node_before'])
+        return breaking
+
+    def surge(self, surge_moves, have):
+        """Pause the node, add the extra replicas, and wait until they run elsewhere."""
+        if have == 'active':
+            # Paused: the extra tasks cannot land on the node being emptied.
+            self.client.update_node_spec(self.fresh_node(), Availability='pause')
+        for move in surge_moves:
+            self.client.scale_service(move.id, move.surged_to)
+        targets = dict((move.id, move.surge_target_elsewhere) for move in surge_moves)
+        outcome = self.client.wait_until(lambda: drain_progress(
+            self.node['ID'], self.client.tasks(), targets, self.services_by_id, require_empty_node=False))
+        if not outcome.done:
+            self.restore_replicas(surge_moves)
+            if have == 'active':
+                self.client.update_node_spec(self.fresh_node(), Availability=have)
+            self.client.fail(
+                'Timed out after %ss waiting for the surge replicas of %s to run on nodes other than %s; the node was '
+                'not drained: its availability is back to %s and the replica counts are restored. Pending: %s. '
+                'Check placement constraints and free resources on the other nodes, or raise timeout.'
+                % (self.client.elapsed(), ', '.join(move.name for move in surge_moves), node_label(self.node), have,
+                   self.describe_pending(outcome.progress)),
+                pending=outcome.progress, node_before=self.result['node_before'], elapsed=self.client.elapsed())
+
+    def wait_for_moves(self, surge_moves):
+        # Surged services wait for every surged slot to run, so whichever slots the scale-down
+        # removes, the ones kept are running.
+        targets = dict((move.id, move.surged_to or move.desired) for move in self.moves if move.budgeted)
+        outcome = self.client.wait_until(lambda: drain_progress(
+            self.node['ID'], self.client.tasks(), targets, self.services_by_id))
+        self.restore_replicas(surge_moves)
+        if outcome.done and surge_moves:
+            targets = dict((move.id, move.desired) for move in self.moves if move.budgeted)
+            outcome = self.client.wait_until(lambda: drain_progress(
+                self.node['ID'], self.client.tasks(), targets, self.services_by_id))
+        if not outcome.done:
+            self.client.fail(
+                'Timed out after %ss draining node %s. The node stays drained%s. Pending: %s. Check the services\' '
+                'placement constraints and free resources, then run again (or raise timeout).'
+                % (self.client.elapsed(), node_label(self.node),
+                   ' and the surged services are back at their replica counts' if surge_moves else '',
+                   self.describe_pending(outcome.progress)),
+                pending=outcome.progress, node_before=self.result['node_before'],
+                node_after=describe_node(self.fresh_node()), elapsed=self.client.elapsed(),
+                changed=self.diff.has_differences)
+        self.report_services(final=True)
+
+    def restore_replicas(self, surge_moves):
+        for move in surge_moves:
+            self.client.scale_service(move.id, move.desired)
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def report_services(self, final=False):
+        running = running_by_service(self.client.tasks()) if final else {}
+        services = []
+        for move in self.moves:
+            entry = move.as_dict()
+            entry['running_after'] = running.get(move.id, 0) if final else None
+            services.append(entry)
+        self.result['services'] = services
+
+    @staticmethod
+    def describe_pending(pending):
+        parts = ['%s has %d of %d running elsewhere' % (item['name'], item['running'], item['target'])
+                 for item in pending['services_below_target']]
+        if pending['tasks_on_node']:
+            parts.append('%d task(s) still on the node: %s' % (len(pending['tasks_on_node']), ', '.join(
+                '%s.%s (%s)' % (task['service'], task['slot'] or task['id'], task['state']) for task in pending['tasks_on_node'])))
+        return '; '.join(parts) or 'nothing'
+
+    def fresh_node(self):
+        return self.client.inspect_node(self.node['ID']) or self.node
+
+    def finish(self):
+        self.result['changed'] = self.diff.has_differences
+        if self.module.check_mode or not self.result['changed']:
+            after = dict(self.result['node_before'])
+            after['availability'] = self.diff.after()['availability']
+            self.result['node_after'] = after
+        else:
+            self.result['node_after'] = describe_node(self.fresh_node())
+        if self.module._diff:
+            self.result['diff'] = self.diff.as_diff()
+        self.result['elapsed'] = self.client.elapsed()
+        self.module.exit_json(**self.result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=swarm_argument_spec(
+            node=dict(type='str', required=True),
+            state=dict(type='str', default='drained', choices=list(AVAILABILITY_BY_STATE)),
+            wait=dict(type='bool', default=True),
+            min_available=dict(type='raw', default=1),
+            surge=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    DrainManager(module, SwarmClient(module)).run()
+
+
+if __name__ == '__main__':
+    main()

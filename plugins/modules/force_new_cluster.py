@@ -1,0 +1,347 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) swarmops.lifecycle developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: force_new_cluster
+short_description: Recover a Docker Swarm that lost quorum by forcing a new cluster on a surviving manager
+version_added: 0.1.0
+description:
+  - On a surviving manager of a swarm that has lost quorum, runs the equivalent of
+    C(docker swarm init --force-new-cluster), waits until this node is the leader and the API
+    answers, and returns the services, secrets and configs that survived and the stale manager
+    entries (the managers of the old cluster, still listed with the manager role).
+  - When the engine is locked (autolock), it is first unlocked with O(unlock_key), and autolock
+    stays enabled on the new cluster.
+  - It refuses a cluster that still has a leader and quorum (unless O(force=true)), a node that is
+    not a manager, a node without raft state (not in a swarm, or no C(swarm/raft) directory in the
+    engine's data root), and a locked engine without O(unlock_key).
+  - The loss of quorum is confirmed over a few seconds before acting, so that a leader election in a
+    healthy swarm is not mistaken for it.
+  - The module is idempotent. On the single-manager cluster it created (this node leads, it is the only raft
+    member) it reports no change.
+  - Stale manager entries are reported, not removed; remove them with M(swarmops.lifecycle.demote)
+    and O(swarmops.lifecycle.demote#module:remove=true), and make their hosts leave and re-join.
+author:
+  - swarmops.lifecycle developers
+extends_documentation_fragment:
+  - swarmops.lifecycle.swarm
+  - swarmops.lifecycle.swarm.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - A locked engine is not unlocked in check mode, so whether the swarm still has quorum cannot be
+        told; the module then predicts a change and warns.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  advertise_addr:
+    description:
+      - Address the new cluster's only manager advertises. Defaults to the address this node
+        advertises now.
+    type: str
+    version_added: 0.1.0
+  unlock_key:
+    description:
+      - Unlock key of an autolocked swarm (C(docker swarm unlock-key -q)). Needed when the engine is
+        locked, for example after a restart.
+    type: str
+    version_added: 0.1.0
+  force:
+    description:
+      - Force a new cluster even though the swarm still has a leader and quorum.
+      - B(Dangerous.) Every other manager is dropped from raft; they become stale entries and must
+        leave and re-join. Only for a split you have diagnosed, never for a healthy swarm.
+    type: bool
+    default: false
+    version_added: 0.1.0
+seealso:
+  - module: swarmops.lifecycle.quorum_info
+  - module: swarmops.lifecycle.demote
+  - name: Recover from losing the quorum
+    description: Docker's guide to disaster recovery of a swarm.
+    link: https://docs.docker.com/engine/swarm/admin_guide/#recover-from-losing-the-quorum
+'''
+
+EXAMPLES = r'''
+- name: Diagnose the managers
+  swarmops.lifecycle.quorum_info:
+  register: view
+  when: inventory_hostname in groups['swarm_managers']
+
+- name: Force a new cluster on the surviving manager
+  swarmops.lifecycle.force_new_cluster:
+    advertise_addr: "{{ swarm_advertise_addr }}"
+    unlock_key: "{{ swarm_unlock_key | default(omit) }}"
+  register: recovered
+  when: inventory_hostname == survivor
+
+- name: Remove the stale manager entries
+  swarmops.lifecycle.demote:
+    node: "{{ item.id }}"
+    remove: true
+    allow_even: true
+  loop: "{{ recovered.stale_managers | default([]) }}"
+  when: inventory_hostname == survivor
+'''
+
+RETURN = r'''
+node_id:
+  description: ID of this node, the leader of the new cluster.
+  returned: always
+  type: str
+  sample: url80kvh1709ohl5ld5u6jonv
+leader:
+  description: The leader when the module returned (in check mode, as it would be).
+  returned: always
+  type: dict
+  sample: {id: url80kvh1709ohl5ld5u6jonv, hostname: dev1, addr: '172.30.215.11:2377'}
+managers_before:
+  description: The managers the local engine knew before (its C(RemoteManagers)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: url80kvh1709ohl5ld5u6jonv, addr: '172.30.215.11:2377'}, {id: kor0bfu9uaelabi00a24z1jl4, addr: '172.30.215.12:2377'}]
+services:
+  description: Services of the new cluster (name, ID, mode, replicas). Empty in check mode.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 0l2..., name: web, mode: replicated, replicas: 4}]
+secrets:
+  description: Secrets of the new cluster (name and ID only). Empty in check mode.
+  returned: always
+  type: list
+  elements: dict
+configs:
+  description: Configs of the new cluster (name and ID). Empty in check mode.
+  returned: always
+  type: list
+  elements: dict
+stale_managers:
+  description:
+    - Other nodes with the manager role that are not reachable raft members (the old cluster's managers).
+    - In check mode, the other managers the local engine knew, which would become stale.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: kor0bfu9uaelabi00a24z1jl4, hostname: dev2, role: manager, state: unknown, manager: false}]
+elapsed:
+  description: Seconds the module took.
+  returned: always
+  type: float
+  sample: 1.8
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    DifferenceTracker,
+    ManagerCensus,
+    SwarmClient,
+    SwarmUnavailable,
+    describe_node,
+    is_reachable_manager,
+    node_role,
+    service_mode,
+    service_name,
+    service_replicas,
+    short_node,
+    swarm_argument_spec,
+)
+
+# How long "no leader" must persist before it counts as lost quorum: an election takes ~1-3 s.
+QUORUM_LOSS_CONFIRM_SECONDS = 5
+
+
+class ForceNewClusterManager(object):
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.diff = DifferenceTracker()
+        self.result = dict(changed=False, services=[], secrets=[], configs=[], stale_managers=[])
+
+    def run(self):
+        info = self.client.info() or {}
+        swarm = info.get('Swarm') or {}
+        self.read_local_node(swarm)
+        self.check_has_raft_state(info, swarm)
+        autolock = self.autolock_enabled(swarm)
+        if swarm.get('LocalNodeState') == 'locked':
+            if self.module.check_mode:
+                return self.predict_locked()
+            self.client.unlock(self.params['unlock_key'])
+            swarm = self.wait_until_unlocked()
+            # A locked engine knows nothing about itself until unlocked.
+            self.read_local_node(swarm)
+            autolock = True
+        if not swarm.get('ControlAvailable'):
+            self.client.fail(
+                'Refusing to force a new cluster on %s: it is not a manager (a worker has no raft state to start a '
+                'cluster from). Nothing was changed. Run it on a surviving manager.' % self.where)
+        census = self.census_or_quorum_loss()
+        if census is not None and self.is_own_single_manager_cluster(census):
+            return self.finish(census)
+        if census is not None and not self.params['force']:
+            self.refuse_quorum(census)
+        self.diff.add('managers', sorted(item['id'] for item in self.result['managers_before']), [self.local_id])
+        self.diff.add('leader', short_node(census.leader)['id'] if census and census.leader else None, self.local_id)
+        self.result['changed'] = True
+        if self.module.check_mode:
+            self.result['leader'] = dict(id=self.local_id, hostname='', addr=swarm.get('NodeAddr'))
+            self.result['managers_total'] = 1
+            self.result['stale_managers'] = [dict(id=item['id'], hostname='', role='manager', addr=item['addr'])
+                                             for item in self.result['managers_before'] if item['id'] != self.local_id]
+            return self.exit()
+        self.client.force_new_cluster(self.params['advertise_addr'] or swarm.get('NodeAddr'), autolock)
+        self.finish(self.wait_for_leadership())
+
+    def read_local_node(self, swarm):
+        self.local_id = swarm.get('NodeID') or ''
+        self.where = 'node %s (%s)' % (swarm.get('NodeAddr') or self.client.docker_host, self.local_id or 'no node ID')
+        self.result.update(node_id=self.local_id, managers_before=[
+            dict(id=item.get('NodeID'), addr=item.get('Addr')) for item in swarm.get('RemoteManagers') or []])
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def check_has_raft_state(self, info, swarm):
+        state = swarm.get('LocalNodeState') or 'inactive'
+        if state == 'locked':
+            if not self.params['unlock_key']:
+                self.client.fail(
+                    'Refusing to force a new cluster on %s: the engine is locked (autolock) and no unlock_key was '
+                    'given. Nothing was changed. Pass unlock_key (from "docker swarm unlock-key -q", kept with your '
+                    'backups).' % self.where)
+        elif state not in ('active', 'pending') or not self.local_id:
+            self.client.fail(
+                'Refusing to force a new cluster on %s: the engine is not in a swarm (LocalNodeState=%s%s), so it has '
+                'no raft state to recover from. Nothing was changed. Run it on a surviving manager, or restore a '
+                'manager\'s /var/lib/docker/swarm from a backup first.'
+                % (self.where, state, ', error: %s' % swarm['Error'] if swarm.get('Error') else ''))
+        if self.client.raft_dir_missing(info):
+            self.client.fail(
+                'Refusing to force a new cluster on %s: %s/swarm/raft does not exist, so there is no raft state to '
+                'recover from. Nothing was changed. Restore it from a backup or run on another manager.'
+                % (self.where, info.get('DockerRootDir')))
+
+    @staticmethod
+    def autolock_enabled(swarm):
+        spec = (swarm.get('Cluster') or {}).get('Spec') or {}
+        return bool((spec.get('EncryptionConfig') or {}).get('AutoLockManagers')) or swarm.get('LocalNodeState') == 'locked'
+
+    def wait_until_unlocked(self):
+        def unlocked():
+            swarm = self.client.swarm_info()
+            # Without quorum an unlocked manager stays "pending": it cannot reach a leader.
+            return swarm.get('LocalNodeState') in ('active', 'pending'), swarm
+
+        outcome = self.client.wait_until(unlocked)
+        if not outcome.done:
+            self.client.fail('Unlocked %s but its engine reports LocalNodeState=%s after %ss.'
+                             % (self.where, (outcome.progress or {}).get('LocalNodeState'), self.client.elapsed()))
+        return outcome.progress
+
+    def census_or_quorum_loss(self):
+        """The census when the swarm has a leader; None when "no leader" persisted for the confirm window."""
+        confirm_until = min(self.client.deadline, self.client.started + QUORUM_LOSS_CONFIRM_SECONDS)
+        while True:
+            try:
+                return ManagerCensus(self.client.nodes_or_unavailable())
+            except SwarmUnavailable as exc:
+                if not exc.no_leader:
+                    self.client.fail('Refusing to force a new cluster on %s: the engine cannot serve cluster state for '
+                                     'another reason than a lost quorum: %s. Nothing was changed.' % (self.where, exc.reason))
+                self.result['engine_error'] = exc.reason
+                if self.client.remaining() <= 0 or self.client.deadline_passed(confirm_until):
+                    return None
+                self.client.sleep(1.0)
+
+    def is_own_single_manager_cluster(self, census):
+        return census.total == 1 and census.leader is not None and census.leader['ID'] == self.local_id
+
+    def refuse_quorum(self, census):
+        leader = census.leader
+        self.client.fail(
+            'Refusing to force a new cluster on %s: the swarm still has quorum (leader %s, %d of %d managers reachable, '
+            'quorum %d). Forcing would drop the other %d manager(s) from raft. Nothing was changed. Fix single managers '
+            'with swarmops.lifecycle.demote (remove: true for ghosts) and promote; use force: true only for a split '
+            'you have diagnosed.'
+            % (self.where, '%s (%s)' % (short_node(leader)['hostname'], leader['ID']) if leader else 'unknown',
+               census.reachable_count, census.total, census.quorum_size, census.total - 1),
+            managers=census.summary())
+
+    def predict_locked(self):
+        self.module.warn('The engine on %s is locked; check mode does not unlock it, so it cannot tell whether the '
+                         'swarm still has quorum. Predicting a forced new cluster.' % self.where)
+        self.result['changed'] = True
+        self.diff.add('locked', True, False)
+        self.result['managers_total'] = 1
+        return self.exit()
+
+    # -- after -----------------------------------------------------------------------------
+
+    def wait_for_leadership(self):
+        def leading():
+            try:
+                census = ManagerCensus(self.client.nodes_or_unavailable())
+            except SwarmUnavailable as exc:
+                return False, exc.reason
+            return census.leader is not None and census.leader['ID'] == self.local_id, census
+
+        outcome = self.client.wait_until(leading)
+        if not outcome.done:
+            self.client.fail('Forced a new cluster on %s, but after %ss it is not the leader or the API does not answer '
+                             '(%s). Check "docker node ls" on it.'
+                             % (self.where, self.client.elapsed(), outcome.progress if isinstance(outcome.progress, str)
+                                else 'leader: %s' % (short_node(outcome.progress.leader) if outcome.progress.leader else None)))
+        return outcome.progress
+
+    def finish(self, census):
+        self.result['leader'] = short_node(census.leader) if census.leader else None
+        self.result['managers_total'] = census.total
+        self.result['stale_managers'] = [
+            describe_node(node) for node in census.nodes
+            if node['ID'] != self.local_id and node_role(node) == 'manager' and not is_reachable_manager(node)]
+        self.result['services'] = sorted(
+            (dict(id=service['ID'], name=service_name(service), mode=service_mode(service),
+                  replicas=service_replicas(service) if service_mode(service) == 'replicated' else None)
+             for service in self.client.services()), key=lambda item: item['name'])
+        self.result['secrets'] = sorted((dict(id=item['ID'], name=item['Spec']['Name']) for item in self.client.secrets()),
+                                        key=lambda item: item['name'])
+        self.result['configs'] = sorted((dict(id=item['ID'], name=item['Spec']['Name']) for item in self.client.configs()),
+                                        key=lambda item: item['name'])
+        self.exit()
+
+    def exit(self):
+        self.result.setdefault('leader', None)
+        self.result.setdefault('managers_total', len(self.result.get('managers_before') or []))
+        self.result['elapsed'] = self.client.elapsed()
+        if self.module._diff:
+            self.result['diff'] = self.diff.as_diff()
+        self.module.exit_json(**self.result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=swarm_argument_spec(
+            advertise_addr=dict(type='str'),
+            unlock_key=dict(type='str', no_log=True),
+            force=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    ForceNewClusterManager(module, SwarmClient(module)).run()
+
+
+if __name__ == '__main__':
+    main()
