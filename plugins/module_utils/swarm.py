@@ -729,18 +729,43 @@ class SwarmClient(object):
         finally:
             self.api.timeout = saved_timeout
 
-    def force_new_cluster(self, advertise_addr, autolock):
-        swarm_spec = {'EncryptionConfig': {'AutoLockManagers': True}} if autolock else None
+    def force_new_cluster(self, advertise_addr):
         return self.call('run swarm init --force-new-cluster', self.api.init_swarm,
-                         advertise_addr=advertise_addr, force_new_cluster=True, swarm_spec=swarm_spec)
+                         advertise_addr=advertise_addr, force_new_cluster=True)
 
     # -- local facts ---------------------------------------------------------------------
 
-    def raft_dir_missing(self, info):
-        """True only when we can see the engine's data dir and it has no swarm/raft directory."""
+    def _local_swarm_path(self, info, *parts):
+        """A path under the engine's swarm directory, or None when this host cannot see it."""
         if not self.docker_host.startswith('unix://'):
-            return False
+            return None
         root = info.get('DockerRootDir')
         if not root or not os.path.isdir(root):
-            return False
-        return not os.path.isdir(os.path.join(root, 'swarm', 'raft'))
+            return None
+        return os.path.join(root, 'swarm', *parts)
+
+    def autolock_enabled(self, info):
+        """True/False when known, None when it cannot be told.
+
+        Without quorum ``info()`` returns an empty cluster spec (AutoLockManagers false whatever
+        the truth), so the node's TLS key, encrypted under autolock, is the better witness.
+        """
+        swarm = info.get('Swarm') or {}
+        if swarm.get('LocalNodeState') == 'locked':
+            return True
+        key_path = self._local_swarm_path(info, 'certificates', 'swarm-node.key')
+        if key_path and os.path.isfile(key_path):
+            try:
+                with open(key_path) as key_file:
+                    return 'ENCRYPTED' in key_file.readline()
+            except (IOError, OSError):
+                pass
+        cluster = swarm.get('Cluster') or {}
+        if cluster.get('ID'):
+            return bool(((cluster.get('Spec') or {}).get('EncryptionConfig') or {}).get('AutoLockManagers'))
+        return None
+
+    def raft_dir_missing(self, info):
+        """True only when we can see the engine's data dir and it has no swarm/raft directory."""
+        raft_path = self._local_swarm_path(info, 'raft')
+        return raft_path is not None and not os.path.isdir(raft_path)

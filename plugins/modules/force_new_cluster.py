@@ -17,11 +17,16 @@ description:
     C(docker swarm init --force-new-cluster), waits until this node is the leader and the API
     answers, and returns the services, secrets and configs that survived and the stale manager
     entries (the managers of the old cluster, still listed with the manager role).
-  - When the engine is locked (autolock), it is first unlocked with O(unlock_key), and autolock
-    stays enabled on the new cluster.
+  - When the engine is locked (autolock, after a restart), it is first unlocked with O(unlock_key) so
+    that the module can tell whether the swarm still has quorum.
+  - B(Autolocked swarms cannot be recovered this way.) The engine starts the forced cluster without
+    the unlock key and fails, leaving the node out of the swarm (moby/moby#36852); and a locked
+    manager without quorum never finishes unlocking. The module therefore refuses on an autolocked
+    swarm and says how to restore quorum instead. Keep autolock off where forced recovery must stay
+    possible.
   - It refuses a cluster that still has a leader and quorum (unless O(force=true)), a node that is
     not a manager, a node without raft state (not in a swarm, or no C(swarm/raft) directory in the
-    engine's data root), and a locked engine without O(unlock_key).
+    engine's data root), a locked engine without O(unlock_key), and an autolocked swarm.
   - The loss of quorum is confirmed over a few seconds before acting, so that a leader election in a
     healthy swarm is not mistaken for it.
   - The module is idempotent. On the single-manager cluster it created (this node leads, it is the only raft
@@ -53,7 +58,7 @@ options:
   unlock_key:
     description:
       - Unlock key of an autolocked swarm (C(docker swarm unlock-key -q)). Needed when the engine is
-        locked, for example after a restart.
+        locked, for example after a restart, to unlock it before anything else is decided.
     type: str
     version_added: 0.1.0
   force:
@@ -152,6 +157,7 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     describe_node,
     is_reachable_manager,
     node_role,
+    quorum_size,
     service_mode,
     service_name,
     service_replicas,
@@ -176,15 +182,16 @@ class ForceNewClusterManager(object):
         swarm = info.get('Swarm') or {}
         self.read_local_node(swarm)
         self.check_has_raft_state(info, swarm)
-        autolock = self.autolock_enabled(swarm)
+        autolock = self.client.autolock_enabled(info)
         if swarm.get('LocalNodeState') == 'locked':
             if self.module.check_mode:
                 return self.predict_locked()
-            self.client.unlock(self.params['unlock_key'])
+            answered = self.client.unlock(self.params['unlock_key'])
             swarm = self.wait_until_unlocked()
             # A locked engine knows nothing about itself until unlocked.
             self.read_local_node(swarm)
-            autolock = True
+            if not answered and swarm.get('LocalNodeState') != 'active':
+                self.refuse_wedged_unlock(swarm)
         if not swarm.get('ControlAvailable'):
             self.client.fail(
                 'Refusing to force a new cluster on %s: it is not a manager (a worker has no raft state to start a '
@@ -194,6 +201,12 @@ class ForceNewClusterManager(object):
             return self.finish(census)
         if census is not None and not self.params['force']:
             self.refuse_quorum(census)
+        if autolock:
+            self.refuse_autolock(census)
+        if autolock is None:
+            self.module.warn('Could not tell whether the swarm is autolocked (the engine\'s data directory is not visible '
+                             'from here). On an autolocked swarm the engine fails to force a new cluster and leaves the '
+                             'swarm (moby/moby#36852).')
         self.diff.add('managers', sorted(item['id'] for item in self.result['managers_before']), [self.local_id])
         self.diff.add('leader', short_node(census.leader)['id'] if census and census.leader else None, self.local_id)
         self.result['changed'] = True
@@ -203,7 +216,7 @@ class ForceNewClusterManager(object):
             self.result['stale_managers'] = [dict(id=item['id'], hostname='', role='manager', addr=item['addr'])
                                              for item in self.result['managers_before'] if item['id'] != self.local_id]
             return self.exit()
-        self.client.force_new_cluster(self.params['advertise_addr'] or swarm.get('NodeAddr'), autolock)
+        self.client.force_new_cluster(self.params['advertise_addr'] or swarm.get('NodeAddr'))
         self.finish(self.wait_for_leadership())
 
     def read_local_node(self, swarm):
@@ -234,10 +247,29 @@ class ForceNewClusterManager(object):
                 'recover from. Nothing was changed. Restore it from a backup or run on another manager.'
                 % (self.where, info.get('DockerRootDir')))
 
-    @staticmethod
-    def autolock_enabled(swarm):
-        spec = (swarm.get('Cluster') or {}).get('Spec') or {}
-        return bool((spec.get('EncryptionConfig') or {}).get('AutoLockManagers')) or swarm.get('LocalNodeState') == 'locked'
+    def refuse_autolock(self, census):
+        managers = census.total if census is not None else len(self.result['managers_before'])
+        self.client.fail(
+            'Refusing to force a new cluster on %s: the swarm is autolocked, and the engine cannot force a new cluster '
+            'on an autolocked manager: it restarts the node without the unlock key, fails with "Swarm is encrypted and '
+            'needs to be unlocked" and leaves this engine out of the swarm (Docker engine limitation, moby/moby#36852). '
+            'Nothing was changed. Start and unlock enough of the other managers to restore quorum (%d of %d), or, '
+            'while the swarm has quorum, turn autolock off ("docker swarm update --autolock=false") so that a forced '
+            'recovery stays possible.' % (self.where, quorum_size(managers) if managers else 1, managers),
+            managers_before=self.result['managers_before'])
+
+    def refuse_wedged_unlock(self, swarm):
+        # The engine holds the unlock request until it reaches a leader and serialises swarm init
+        # behind it (moby/moby#36852), so init --force-new-cluster would hang.
+        self.read_local_node(swarm)
+        self.client.fail(
+            'The engine on %s took the unlock key but cannot finish unlocking: it reports LocalNodeState=%s (%s). An '
+            'autolocked manager finishes unlocking only once it reaches a leader, and until then the engine refuses '
+            'to run swarm init, so a new cluster cannot be forced on it (Docker engine limitation, moby/moby#36852). '
+            'The swarm has lost quorum. Start enough of the other managers and unlock them to restore quorum; it '
+            'then completes by itself. A restart of this engine locks it again.'
+            % (self.where, swarm.get('LocalNodeState'), swarm.get('Error') or 'no leader'),
+            changed=True, managers_before=self.result['managers_before'])
 
     def wait_until_unlocked(self):
         def unlocked():
@@ -282,10 +314,10 @@ class ForceNewClusterManager(object):
 
     def predict_locked(self):
         self.module.warn('The engine on %s is locked; check mode does not unlock it, so it cannot tell whether the '
-                         'swarm still has quorum. Predicting a forced new cluster.' % self.where)
+                         'swarm still has quorum. The run would unlock it, and then refuse to force a new cluster if '
+                         'quorum is lost, since the swarm is autolocked.' % self.where)
         self.result['changed'] = True
         self.diff.add('locked', True, False)
-        self.result['managers_total'] = 1
         return self.exit()
 
     # -- after -----------------------------------------------------------------------------

@@ -102,7 +102,9 @@ locked:
   type: bool
   sample: false
 autolock:
-  description: Whether the swarm has autolock enabled, when the local engine knows.
+  description:
+    - Whether the swarm has autolock enabled; V(null) when it cannot be told (no quorum and the
+      engine's data directory is not visible from where the module runs).
   returned: always
   type: bool
   sample: false
@@ -205,13 +207,11 @@ class QuorumInfo(object):
         info = self.client.info() or {}
         swarm = info.get('Swarm') or {}
         local_state = swarm.get('LocalNodeState') or 'inactive'
-        cluster_spec = (swarm.get('Cluster') or {}).get('Spec') or {}
         facts = dict(
             local_node=dict(id=swarm.get('NodeID') or '', addr=swarm.get('NodeAddr') or '', state=local_state,
                             is_manager=bool(swarm.get('ControlAvailable'))),
             locked=local_state == 'locked',
-            # A locked engine proves autolock even when the cluster spec is out of reach.
-            autolock=bool((cluster_spec.get('EncryptionConfig') or {}).get('AutoLockManagers')) or local_state == 'locked',
+            autolock=self.client.autolock_enabled(info),
         )
         # "pending": a manager that restarted and cannot reach a leader.
         if local_state in ('active', 'pending'):

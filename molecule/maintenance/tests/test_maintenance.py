@@ -1,0 +1,121 @@
+"""Verify maintain.yml from the sampler's record and from the engines themselves."""
+import json
+import math
+import os
+import sys
+
+import pytest
+import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+from swarm_checks import node_inspect, running_tasks  # noqa: E402
+
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
+MANAGERS = INVENTORY.get_hosts("swarm_managers")
+WORKERS = INVENTORY.get_hosts("swarm_workers")
+ALL = MANAGERS + WORKERS
+# Desired replicas set by converge.yml, and the role's default budget (50%, rounded up).
+REPLICATED = {"web": 4, "single": 1, "edge": 2}
+BUDGET = {name: int(math.ceil(replicas * 0.5)) for name, replicas in REPLICATED.items()}
+testinfra_hosts = ALL
+
+
+def read(name):
+    with open(os.path.join(EPHEMERAL, name)) as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def samples():
+    rows = [json.loads(line) for line in read("samples.jsonl").splitlines() if line.strip()]
+    return sorted((row for row in rows if "running" in row), key=lambda row: row["t"])
+
+
+@pytest.fixture(scope="module")
+def manager():
+    return testinfra.get_host("ansible://%s" % MANAGERS[0], ansible_inventory=INVENTORY_DIR)
+
+
+def test_sampler_covered_the_runs(samples):
+    assert len(samples) > 100, "only %d samples" % len(samples)
+    assert samples[-1]["t"] - samples[0]["t"] > 60
+
+
+def test_no_service_below_its_budget_at_any_sample(samples):
+    lowest = {name: min(row["running"].get(name, 0) for row in samples) for name in REPLICATED}
+    for name, budget in BUDGET.items():
+        assert lowest[name] >= budget, "%s fell to %d running (budget %d)" % (name, lowest[name], budget)
+
+
+def test_single_replica_service_never_at_zero(samples):
+    zero = [row["t"] for row in samples if row["running"].get("single", 0) == 0]
+    assert not zero, "single had no running task at %d samples" % len(zero)
+
+
+def test_every_node_drained_and_reactivated_exactly_once(samples):
+    # Drain periods per node: runs of consecutive samples where it is not active, merged over
+    # all samplers (ordered by time).
+    periods = {name: 0 for name in ALL}
+    last = {name: "active" for name in ALL}
+    for row in samples:
+        for name, availability in row["availability"].items():
+            if name in last and availability != last[name]:
+                if availability == "drain":
+                    periods[name] += 1
+                last[name] = availability
+    assert periods == {name: 1 for name in ALL}
+    assert all(state == "active" for state in last.values()), last
+
+
+def test_injected_failure_stopped_the_run_on_that_node():
+    log = read("failed-run.log")
+    failed_host = WORKERS[1]
+    assert "Maintenance stopped on %s" % failed_host in log
+    assert "injected failure during maintenance of %s" % failed_host in log
+    assert "at step 'maintenance'" in log
+    # Managers come after workers: none of them was touched by the failed run.
+    for name in MANAGERS:
+        assert "Moved off %s" % name not in log
+
+
+def test_rerun_resumed_with_the_failed_node_and_completed():
+    log = read("rerun.log")
+    assert log.rstrip().endswith("RC=0"), log[-3000:]
+    assert "resumed after a failed run" in log
+    order_line = [line for line in log.splitlines() if "Order:" in line][0]
+    assert order_line.split("Order:")[1].strip().startswith(WORKERS[1])
+    assert WORKERS[0] not in order_line, "the worker done before the failure was maintained again"
+
+
+def test_concurrent_run_was_refused_by_the_lock():
+    log = read("concurrent-run.log")
+    assert "Cannot take lock swarmops.lock.maintenance" in log
+    assert "Another run is in progress; nothing was changed" in log
+
+
+def test_node_ends_ready_and_active(host):
+    assert host.check_output("docker info --format '{{.Swarm.LocalNodeState}}'") == "active"
+
+
+def test_swarm_ends_with_three_reachable_managers_and_a_leader(manager):
+    nodes = node_inspect(manager)
+    managers = [n for n in nodes if n["Spec"]["Role"] == "manager"]
+    assert len(managers) == 3
+    assert all(n["ManagerStatus"]["Reachability"] == "reachable" for n in managers)
+    assert len([n for n in managers if n["ManagerStatus"].get("Leader")]) == 1
+    assert all(n["Spec"]["Availability"] == "active" and n["Status"]["State"] == "ready" for n in nodes)
+
+
+def test_services_back_at_desired_count(manager):
+    for name, replicas in REPLICATED.items():
+        spec = json.loads(manager.check_output("docker service inspect %s" % name))[0]["Spec"]
+        assert spec["Mode"]["Replicated"]["Replicas"] == replicas, "%s replicas not restored" % name
+        assert len(running_tasks(manager, name)) == replicas
+    assert len(running_tasks(manager, "agent")) == len(ALL)
+
+
+def test_lock_released(manager):
+    labels = json.loads(manager.check_output("docker info --format '{{json .Swarm.Cluster.Spec.Labels}}'")) or {}
+    assert "swarmops.lock.maintenance" not in labels

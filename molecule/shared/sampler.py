@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Sample, every ~200 ms, the running task count per service and each node's availability.
+
+Runs on the controller. For each manager container given, it starts a small sampler inside
+it (`docker exec ... python3`) that reads its own engine through the Docker SDK, so that a
+manager whose engine is restarting does not stop the sampling: the others go on. Every
+sample is one JSON line in OUT: {"t", "from", "running": {service: n}, "desired": {...},
+"availability": {node: ...}} or {"t", "from", "error"}. Stops on SIGTERM or after --max-seconds.
+Usage: sampler.py OUT CONTAINER [CONTAINER...] [--interval 0.2] [--max-seconds 1800]
+"""
+import argparse
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+INNER = r'''
+import json, sys, time
+import docker
+interval, deadline = float(sys.argv[1]), time.time() + float(sys.argv[2])
+api = None
+while time.time() < deadline:
+    started = time.time()
+    try:
+        if api is None:
+            api = docker.APIClient(base_url="unix://var/run/docker.sock", timeout=2)
+        services = api.services()
+        tasks = api.tasks(filters={"desired-state": "running"})
+        nodes = api.nodes()
+        names = {s["ID"]: s["Spec"]["Name"] for s in services}
+        running = {name: 0 for name in names.values()}
+        for task in tasks:
+            if task["Status"]["State"] == "running" and task["ServiceID"] in names:
+                running[names[task["ServiceID"]]] += 1
+        desired = {s["Spec"]["Name"]: (s["Spec"]["Mode"].get("Replicated") or {}).get("Replicas") for s in services}
+        availability = {n["Description"]["Hostname"]: n["Spec"]["Availability"] for n in nodes}
+        sample = {"t": started, "running": running, "desired": desired, "availability": availability}
+    except Exception as exc:  # an engine restarting or without a leader: note it and go on
+        api = None
+        sample = {"t": started, "error": str(exc)[:200]}
+    print(json.dumps(sample), flush=True)
+    time.sleep(max(0.0, interval - (time.time() - started)))
+'''
+
+
+def pump(process, container, out, lock):
+    for line in process.stdout:
+        line = line.strip()
+        if line.startswith("{"):
+            with lock:
+                out.write('{"from": "%s", %s\n' % (container, line[1:]))
+                out.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("containers", nargs="+")
+    parser.add_argument("--interval", type=float, default=0.2)
+    parser.add_argument("--max-seconds", type=float, default=1800)
+    args = parser.parse_args()
+    lock = threading.Lock()
+    processes = []
+    with open(args.out, "a") as out:
+        for container in args.containers:
+            process = subprocess.Popen(
+                ["docker", "exec", "-i", container, "python3", "-u", "-c", INNER,
+                 str(args.interval), str(args.max_seconds)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            processes.append(process)
+            threading.Thread(target=pump, args=(process, container, out, lock), daemon=True).start()
+
+        def stop(*_):
+            for process in processes:
+                process.terminate()
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        deadline = time.time() + args.max_seconds
+        while time.time() < deadline and any(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        stop()
+
+
+if __name__ == "__main__":
+    main()
