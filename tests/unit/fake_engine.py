@@ -1,0 +1,336 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) swarmops.lifecycle developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The fake-engine table for the unit tests: nodes, services and tasks behind the low-level
+APIClient methods the collection uses, with a tiny scheduler so that waits make progress.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from docker.errors import APIError, NotFound
+from requests.exceptions import ReadTimeout
+
+
+
+NO_LEADER = ("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few "
+             "managers are online. Make sure more than half of the managers are online.")
+NOT_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. "
+               "Please run this command on a manager node or promote the current node to a manager.")
+LOCKED = 'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.'
+
+LIVE = ('pending', 'assigned', 'accepted', 'preparing', 'starting', 'running')
+
+
+class FakeResponse(object):
+    def __init__(self, status_code):
+        self.status_code = status_code
+        self.reason = 'error'
+        self.url = 'http+docker://localhost/v1.41/x'
+
+
+def api_error(explanation, status_code=500, error_class=APIError):
+    return error_class('%d Server Error' % status_code, response=FakeResponse(status_code), explanation=explanation)
+
+
+# ---------------------------------------------------------------------------------------
+# Table builders
+# ---------------------------------------------------------------------------------------
+
+def make_node(node_id, hostname, role='worker', availability='active', state='ready',
+              reachability=None, leader=False, raft=None, labels=None, addr='10.0.0.99'):
+    """A node as ``APIClient.nodes()`` returns it. ``raft`` defaults to role == manager."""
+    node = {
+        'ID': node_id,
+        'Version': {'Index': 10},
+        'Spec': {'Labels': dict(labels or {}), 'Role': role, 'Availability': availability},
+        'Description': {'Hostname': hostname},
+        'Status': {'State': state, 'Addr': addr},
+    }
+    if raft is None:
+        raft = role == 'manager'
+    if raft:
+        node['ManagerStatus'] = {'Leader': leader, 'Reachability': reachability or 'reachable',
+                                 'Addr': '%s:2377' % node['Status']['Addr']}
+    return node
+
+
+def make_service(service_id, name, replicas=1, mode='replicated', pinned_to=None):
+    spec = {
+        'Name': name,
+        'Labels': {'team': 'ops'},
+        'TaskTemplate': {'ContainerSpec': {'Image': 'swarmops-lab-workload:latest', 'Env': ['A=1']},
+                         'Resources': {}, 'ForceUpdate': 3, 'Runtime': 'container'},
+        'Mode': {'Replicated': {'Replicas': replicas}} if mode == 'replicated' else {'Global': {}},
+        'UpdateConfig': {'Parallelism': 2, 'Order': 'stop-first'},
+        'RollbackConfig': {'Parallelism': 1},
+        'EndpointSpec': {'Mode': 'vip'},
+    }
+    service = {'ID': service_id, 'Version': {'Index': 100}, 'Spec': spec}
+    if pinned_to:
+        service['_pinned_to'] = pinned_to
+    return service
+
+
+def cluster(managers=3, workers=2, unreachable=(), leader='m1'):
+    """Nodes m1..mN (managers) and w1..wM (workers); names in ``unreachable`` are unreachable and down."""
+    nodes = []
+    for index in range(1, managers + 1):
+        name = 'm%d' % index
+        gone = name in unreachable
+        nodes.append(make_node('id-' + name, name, role='manager', state='down' if gone else 'ready',
+                               reachability='unreachable' if gone else 'reachable', leader=name == leader,
+                               addr='10.0.0.%d' % index))
+    for index in range(1, workers + 1):
+        name = 'w%d' % index
+        nodes.append(make_node('id-' + name, name, state='down' if name in unreachable else 'ready',
+                               addr='10.0.1.%d' % index))
+    return nodes
+
+
+# ---------------------------------------------------------------------------------------
+# The fake engine
+# ---------------------------------------------------------------------------------------
+
+class FakeEngine(object):
+    """Low-level APIClient stand-in backed by a table, with a tiny scheduler.
+
+    Every ``tasks()`` call advances the scheduler by one step, so waits make progress:
+    tasks on drained nodes are told to shut down, then stop; missing replicas are created
+    on eligible nodes (fewest tasks of the service first), then start running.
+    """
+
+    def __init__(self, nodes=None, services=(), local_id='id-m1', local_state='active', control=True):
+        self.nodes_table = copy.deepcopy(nodes if nodes is not None else cluster())
+        self.services_table = [copy.deepcopy(service) for service in services]
+        self.tasks_table = []
+        self.secrets_table = [{'ID': 'sec1', 'Spec': {'Name': 'db_pass'}}]
+        self.configs_table = [{'ID': 'cfg1', 'Spec': {'Name': 'app_conf'}}]
+        self.local_id = local_id
+        self.local_state = local_state
+        self.control = control
+        self.nodes_error = None          # explanation raised by nodes()
+        self.nodes_errors_left = None    # raise only this many times, then answer
+        self.swarm_extra = {}
+        self.docker_root = None
+        self.timeout = 60
+        self.calls = []
+        self.running_history = {}        # service ID -> running counts seen after each step
+        self.scheduler_paused = False
+        self.after_update_node = None    # hook(engine, node_id, spec)
+        self.on_poll = None              # hook(engine) run by nodes() and inspect_node()
+        self.unlock_behaviour = 'ok'     # ok | timeout | invalid
+        self.init_result = 'ok'
+        self._task_counter = 0
+
+    # -- table helpers ---------------------------------------------------------------------
+
+    def node(self, name_or_id):
+        for node in self.nodes_table:
+            if node['ID'] == name_or_id or node['Description']['Hostname'] == name_or_id:
+                return node
+        raise KeyError(name_or_id)
+
+    def service(self, name_or_id):
+        for service in self.services_table:
+            if service['ID'] == name_or_id or service['Spec']['Name'] == name_or_id:
+                return service
+        raise KeyError(name_or_id)
+
+    def add_task(self, service, node, state='running', desired='running', slot=None):
+        self._task_counter += 1
+        service = self.service(service)
+        task = {'ID': 'task%03d' % self._task_counter, 'ServiceID': service['ID'],
+                'NodeID': self.node(node)['ID'] if node else '', 'DesiredState': desired,
+                'Status': {'State': state}, 'Slot': slot}
+        self.tasks_table.append(task)
+        return task
+
+    def place(self, service, *node_names):
+        """Running tasks of a service on the given nodes (slots numbered in order)."""
+        for slot, name in enumerate(node_names, start=1):
+            self.add_task(service, name, slot=slot if self.service(service)['Spec']['Mode'].get('Replicated') is not None else None)
+
+    def running(self, service, exclude=None):
+        service_id = self.service(service)['ID']
+        exclude_id = self.node(exclude)['ID'] if exclude else None
+        return len([task for task in self.tasks_table if task['ServiceID'] == service_id
+                    and task['Status']['State'] == 'running' and task['DesiredState'] == 'running'
+                    and task['NodeID'] != exclude_id])
+
+    def calls_named(self, name):
+        return [call for call in self.calls if call[0] == name]
+
+    # -- scheduler ---------------------------------------------------------------------------
+
+    def eligible(self, service, for_global=False):
+        nodes = [node for node in self.nodes_table if node['Status']['State'] == 'ready'
+                 and node['Spec']['Availability'] == 'active']
+        pinned = service.get('_pinned_to')
+        if pinned:
+            nodes = [node for node in nodes if node['Description']['Hostname'] == pinned]
+        return nodes
+
+    def step(self):
+        if self.scheduler_paused:
+            return
+        drained = set(node['ID'] for node in self.nodes_table if node['Spec']['Availability'] == 'drain')
+        # Tasks told to stop on the previous step stop now; new tasks start.
+        for task in self.tasks_table:
+            if task['DesiredState'] in ('shutdown', 'remove') and task['Status']['State'] in LIVE:
+                task['Status']['State'] = 'shutdown'
+            elif task['DesiredState'] == 'running' and task['Status']['State'] == 'pending' and task['NodeID']:
+                task['Status']['State'] = 'running'
+        for task in self.tasks_table:
+            if task['NodeID'] in drained and task['DesiredState'] == 'running':
+                task['DesiredState'] = 'shutdown'
+        for service in self.services_table:
+            mode = service['Spec']['Mode']
+            if 'Replicated' not in mode:
+                continue
+            wanted = mode['Replicated']['Replicas']
+            live = [task for task in self.tasks_table if task['ServiceID'] == service['ID']
+                    and task['DesiredState'] == 'running']
+            if len(live) > wanted:
+                # Scale down: drop non-running tasks first, as swarmkit does.
+                live.sort(key=lambda task: task['Status']['State'] == 'running')
+                for task in live[:len(live) - wanted]:
+                    task['DesiredState'] = 'remove'
+            for dummy in range(wanted - len(live)):
+                candidates = self.eligible(service)
+                if not candidates:
+                    # Unschedulable: the task waits without a node.
+                    if not [task for task in self.tasks_table if task['ServiceID'] == service['ID']
+                            and task['NodeID'] == '' and task['DesiredState'] == 'running']:
+                        self.add_task(service['ID'], None, state='pending')
+                    continue
+                load = dict((node['ID'], 0) for node in candidates)
+                for task in self.tasks_table:
+                    if task['ServiceID'] == service['ID'] and task['DesiredState'] == 'running' and task['NodeID'] in load:
+                        load[task['NodeID']] += 1
+                target = sorted(candidates, key=lambda node: (load[node['ID']], node['Description']['Hostname']))[0]
+                self.add_task(service['ID'], target['ID'], state='pending')
+        for service in self.services_table:
+            self.running_history.setdefault(service['ID'], []).append(self.running(service['ID']))
+
+    # -- APIClient surface -----------------------------------------------------------------
+
+    def info(self):
+        self.calls.append(('info',))
+        # A locked or inactive engine knows nothing about the swarm.
+        knows = self.local_state not in ('locked', 'inactive')
+        swarm = {'NodeID': self.local_id if knows else '', 'NodeAddr': '10.0.0.1',
+                 'LocalNodeState': self.local_state, 'ControlAvailable': self.control and knows,
+                 'Error': self.nodes_error or '',
+                 'RemoteManagers': [{'NodeID': node['ID'], 'Addr': node['ManagerStatus']['Addr']}
+                                    for node in self.nodes_table if node.get('ManagerStatus')] if knows else None}
+        swarm.update(self.swarm_extra)
+        info = {'Swarm': swarm}
+        if self.docker_root:
+            info['DockerRootDir'] = self.docker_root
+        return info
+
+    def nodes(self, filters=None):
+        self.calls.append(('nodes',))
+        if self.on_poll:
+            self.on_poll(self)
+        if self.nodes_error:
+            if self.nodes_errors_left is None or self.nodes_errors_left > 0:
+                if self.nodes_errors_left is not None:
+                    self.nodes_errors_left -= 1
+                raise api_error(self.nodes_error, 503 if self.nodes_error != NO_LEADER else 500)
+        return copy.deepcopy(self.nodes_table)
+
+    def inspect_node(self, node_id):
+        self.calls.append(('inspect_node', node_id))
+        if self.on_poll:
+            self.on_poll(self)
+        try:
+            return copy.deepcopy(self.node(node_id))
+        except KeyError:
+            raise api_error('node %s not found' % node_id, 404, NotFound)
+
+    def update_node(self, node_id, version, node_spec=None):
+        self.calls.append(('update_node', node_id, version, copy.deepcopy(node_spec)))
+        node = self.node(node_id)
+        node['Spec'] = copy.deepcopy(node_spec)
+        node['Version']['Index'] += 1
+        if self.after_update_node:
+            self.after_update_node(self, node_id, node_spec)
+        return True
+
+    def remove_node(self, node_id, force=False):
+        self.calls.append(('remove_node', node_id, force))
+        self.nodes_table = [node for node in self.nodes_table if node['ID'] != node_id]
+        return True
+
+    def services(self, filters=None):
+        self.calls.append(('services',))
+        return copy.deepcopy(self.services_table)
+
+    def inspect_service(self, service, insert_defaults=None):
+        self.calls.append(('inspect_service', service))
+        return copy.deepcopy(self.service(service))
+
+    def update_service(self, service, version, **kwargs):
+        self.calls.append(('update_service', service, version, copy.deepcopy(kwargs)))
+        current = self.service(service)
+        spec = current['Spec']
+        spec['Mode'] = copy.deepcopy(kwargs['mode'])
+        current['Version']['Index'] += 1
+        return {'Warnings': None}
+
+    def tasks(self, filters=None):
+        self.calls.append(('tasks',))
+        self.step()
+        return copy.deepcopy(self.tasks_table)
+
+    def secrets(self, filters=None):
+        return copy.deepcopy(self.secrets_table)
+
+    def configs(self, filters=None):
+        return copy.deepcopy(self.configs_table)
+
+    def unlock_swarm(self, key):
+        self.calls.append(('unlock_swarm', key))
+        if self.unlock_behaviour == 'invalid':
+            raise api_error('swarm could not be unlocked: invalid key provided', 400)
+        if self.unlock_behaviour == 'timeout':
+            self.local_state = 'pending'
+            raise ReadTimeout('Read timed out. (read timeout=%s)' % self.timeout)
+        self.local_state = 'active'
+        return True
+
+    def init_swarm(self, **kwargs):
+        self.calls.append(('init_swarm', kwargs))
+        if self.init_result != 'ok':
+            raise api_error(self.init_result)
+        # Force-new-cluster: this node leads alone; the other managers leave raft.
+        for node in self.nodes_table:
+            if node['ID'] == self.local_id:
+                node['ManagerStatus'] = {'Leader': True, 'Reachability': 'reachable', 'Addr': '10.0.0.1:2377'}
+            elif node.get('ManagerStatus'):
+                del node['ManagerStatus']
+                node['Status']['State'] = 'unknown'
+        self.nodes_error = None
+        self.local_state = 'active'
+        return self.local_id
+
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += max(seconds, 0.001)

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) swarmops.lifecycle developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.swarmops.lifecycle.plugins.modules import drain
+from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import NO_LEADER, make_service
+
+
+@pytest.fixture
+def workload(engine):
+    """web: 4 replicas (w1 w1 w2 m1); solo: 1 replica on w1; agent: global; far: nothing on w1."""
+    engine.services_table = [make_service('s-web', 'web', replicas=4), make_service('s-solo', 'solo', replicas=1),
+                             make_service('s-agent', 'agent', mode='global'), make_service('s-far', 'far', replicas=2)]
+    engine.place('web', 'w1', 'w1', 'w2', 'm1')
+    engine.place('solo', 'w1')
+    engine.place('agent', 'm1', 'm2', 'm3', 'w1', 'w2')
+    engine.place('far', 'm2', 'm3')
+    return engine
+
+
+def changes(engine):
+    return engine.calls_named('update_node') + engine.calls_named('update_service') + engine.calls_named('remove_node')
+
+
+def test_unknown_node_is_refused(engine, run_module):
+    result = run_module(drain, dict(node='nope'))
+    assert result.failed and 'Node nope is not in the swarm' in result.msg and 'm1, m2, m3, w1, w2' in result.msg
+
+
+def test_invalid_min_available_is_refused(workload, run_module):
+    result = run_module(drain, dict(node='w1', min_available='120%'))
+    assert result.failed and 'min_available' in result.msg and changes(workload) == []
+
+
+def test_no_quorum_is_refused_with_the_way_out(engine, run_module):
+    engine.nodes_error = NO_LEADER
+    result = run_module(drain, dict(node='w1'))
+    assert result.failed and 'force_new_cluster' in result.msg
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_budget_refusal_names_services_and_numbers(workload, run_module, check_mode):
+    result = run_module(drain, dict(node='w1'), check_mode=check_mode)
+    assert result.failed
+    assert 'Refusing to drain node w1 (id-w1)' in result.msg
+    assert 'solo: 1 of 1 replicas running, 1 on this node, 0 would keep running, min_available needs 1' in result.msg
+    assert 'surge: true' in result.msg and 'Nothing was changed' in result.msg
+    assert [service['name'] for service in result['services']] == ['solo']
+    assert changes(workload) == []
+
+
+def test_percent_budget_refusal(workload, run_module):
+    workload.service('solo')['Spec']['Mode']['Replicated']['Replicas'] = 0
+    workload.tasks_table = [task for task in workload.tasks_table if task['ServiceID'] != 's-solo']
+    result = run_module(drain, dict(node='w1', min_available='75%'))
+    assert result.failed and 'web: 4 of 4 replicas running, 2 on this node, 2 would keep running, min_available needs 3' in result.msg
+    assert changes(workload) == []
+    assert not run_module(drain, dict(node='w1', min_available='50%')).failed
+
+
+def test_check_mode_predicts_without_changing(workload, run_module):
+    result = run_module(drain, dict(node='w1', min_available=0), check_mode=True, diff=True)
+    assert result['changed'] is True and changes(workload) == []
+    assert result['diff'] == dict(before=dict(node='w1 (id-w1)', availability='active'),
+                                  after=dict(node='w1 (id-w1)', availability='drain'))
+    assert result['node_after']['availability'] == 'drain'
+    assert sorted(task['service'] for task in result['tasks_moved']) == ['agent', 'solo', 'web', 'web']
+
+
+def test_drain_waits_until_tasks_moved_and_services_converged(workload, run_module):
+    result = run_module(drain, dict(node='w1', min_available=0))
+    assert result['changed'] is True and not result.failed
+    update = workload.calls_named('update_node')
+    assert len(update) == 1 and update[0][3] == {'Labels': {}, 'Role': 'worker', 'Availability': 'drain'}
+    assert not [task for task in workload.tasks_table
+                if task['NodeID'] == 'id-w1' and task['Status']['State'] == 'running']
+    assert workload.running('web', exclude='w1') == 4 and workload.running('solo', exclude='w1') == 1
+    services = dict((service['name'], service) for service in result['services'])
+    assert services['web']['running_after'] == 4 and services['solo']['running_after'] == 1
+    assert services['agent']['mode'] == 'global' and services['agent']['desired'] is None
+    assert result['node_after']['availability'] == 'drain'
+    assert result['elapsed'] > 0
+
+
+def test_drain_again_is_not_a_change(workload, run_module):
+    assert run_module(drain, dict(node='w1', min_available=0))['changed'] is True
+    updates = len(workload.calls_named('update_node'))
+    for check_mode in (False, True):
+        result = run_module(drain, dict(node='w1', min_available=0), check_mode=check_mode)
+        assert result['changed'] is False and not result.failed
+    assert len(workload.calls_named('update_node')) == updates
+
+
+def test_already_drained_node_skips_the_budget(workload, run_module):
+    # The move is underway already: refusing would change nothing.
+    workload.node('w1')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1'))
+    assert not result.failed and result['changed'] is False and result['surged_services'] == []
+
+
+def test_surge_keeps_a_single_replica_running(workload, run_module):
+    result = run_module(drain, dict(node='w1', surge=True))
+    assert not result.failed and result['changed'] is True
+    assert result['surged_services'] == ['solo']
+    # Pause first, so that the extra task cannot land on the node being emptied.
+    availability = [call[3]['Availability'] for call in workload.calls_named('update_node')]
+    assert availability == ['pause', 'drain']
+    replicas = [call[3]['mode']['Replicated']['Replicas'] for call in workload.calls_named('update_service')]
+    assert replicas == [2, 1]
+    assert min(workload.running_history['s-solo']) >= 1
+    assert workload.service('solo')['Spec']['Mode'] == {'Replicated': {'Replicas': 1}}
+    assert workload.running('solo') == 1
+    solo = [service for service in result['services'] if service['name'] == 'solo'][0]
+    assert (solo['surged_to'], solo['running_after'], solo['desired']) == (2, 1, 1)
+
+
+def test_surge_with_percent_budget(workload, run_module):
+    result = run_module(drain, dict(node='w1', surge=True, min_available='100%'))
+    assert not result.failed and result['surged_services'] == ['solo', 'web']
+    replicas = dict((call[1], []) for call in workload.calls_named('update_service'))
+    for call in workload.calls_named('update_service'):
+        replicas[call[1]].append(call[3]['mode']['Replicated']['Replicas'])
+    assert replicas == {'s-solo': [2, 1], 's-web': [6, 4]}
+    assert min(workload.running_history['s-web']) >= 4
+    assert min(workload.running_history['s-solo']) >= 1
+
+
+def test_surge_timeout_restores_replicas_and_availability(workload, run_module):
+    workload.service('solo')['_pinned_to'] = 'w1'
+    result = run_module(drain, dict(node='w1', surge=True, timeout=30))
+    assert result.failed and 'surge replicas of solo' in result.msg
+    assert 'the node was not drained: its availability is back to active' in result.msg
+    assert 'solo has 0 of 1 running elsewhere' in result.msg
+    assert workload.node('w1')['Spec']['Availability'] == 'active'
+    assert workload.service('solo')['Spec']['Mode'] == {'Replicated': {'Replicas': 1}}
+
+
+def test_drain_timeout_leaves_node_drained_and_names_what_is_pending(workload, run_module):
+    workload.service('solo')['_pinned_to'] = 'w1'
+    result = run_module(drain, dict(node='w1', min_available=0, timeout=20))
+    assert result.failed and result['changed'] is True
+    assert 'Timed out after' in result.msg and 'The node stays drained' in result.msg
+    assert 'solo has 0 of 1 running elsewhere' in result.msg
+    assert result['pending']['services_below_target'][0]['name'] == 'solo'
+    assert workload.node('w1')['Spec']['Availability'] == 'drain'
+
+
+def test_global_tasks_count_as_moved_once_shut_down(engine, run_module):
+    engine.services_table = [make_service('s-agent', 'agent', mode='global')]
+    engine.place('agent', 'm1', 'w1')
+    result = run_module(drain, dict(node='w1'))
+    assert not result.failed and result['changed'] is True
+    assert [task['service'] for task in result['tasks_moved']] == ['agent']
+    assert engine.running('agent') == 1
+
+
+def test_wait_false_returns_after_the_change(workload, run_module):
+    result = run_module(drain, dict(node='w1', min_available=0, wait=False))
+    assert result['changed'] is True
+    assert len(workload.calls_named('tasks')) == 1  # the plan only
+    assert result['services'][0]['running_after'] is None
+
+
+def test_drained_manager_stays_a_manager(workload, run_module):
+    result = run_module(drain, dict(node='m1', min_available=0))
+    assert not result.failed
+    assert workload.calls_named('update_node')[0][3]['Role'] == 'manager'
+    assert result['node_after']['role'] == 'manager'
+
+
+@pytest.mark.parametrize('state, availability', [('active', 'active'), ('paused', 'pause')])
+def test_reactivate_and_pause(engine, run_module, state, availability):
+    engine.node('w1')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1', state=state), diff=True)
+    assert result['changed'] is True and result['diff']['after']['availability'] == availability
+    assert engine.node('w1')['Spec']['Availability'] == availability
+    again = run_module(drain, dict(node='w1', state=state))
+    assert again['changed'] is False
+
+
+def test_reactivate_in_check_mode_changes_nothing(engine, run_module):
+    engine.node('w1')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1', state='active'), check_mode=True)
+    assert result['changed'] is True and changes(engine) == []
+    assert result['node_after']['availability'] == 'active'
