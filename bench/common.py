@@ -10,7 +10,7 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 
 def run(argv, check=True, quiet=True, **kwargs):
     env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"], ANSIBLE_FORCE_COLOR="0")
-    out = subprocess.run(argv, cwd=ROOT, env=env, text=True,
+    out = subprocess.run(argv, cwd=ROOT, env=env, text=True, check=False,
                          stdout=subprocess.PIPE if quiet else None,
                          stderr=subprocess.STDOUT if quiet else None, **kwargs)
     if check and out.returncode != 0:

@@ -52,7 +52,13 @@ full=$(printf '%x' $(( (1 << (last_cap + 1)) - 1 )))
 runtime_changed=0
 if [ "$((16#$capbnd))" -ne "$((16#$full))" ]; then
   log "capability bounding set $capbnd lacks capabilities (full: $full): registering capdrop runtime"
-  install -D -m 0755 roles/lab/files/capdrop-runc /usr/local/libexec/swarmops/capdrop-runc
+  # The source carries the shebang ansible-test accepts; the runtime gets an explicit python3.
+  mkdir -p /usr/local/libexec/swarmops
+  py=/usr/bin/python3; [ -x "$py" ] || py=$(command -v python3)
+  sed "1s|.*|#!$py|" roles/lab/files/capdrop-runc \
+    > /usr/local/libexec/swarmops/capdrop-runc.new
+  chmod 0755 /usr/local/libexec/swarmops/capdrop-runc.new
+  mv /usr/local/libexec/swarmops/capdrop-runc.new /usr/local/libexec/swarmops/capdrop-runc
   runtime_changed=$(python3 - <<'PY'
 import json, os
 path = "/etc/docker/daemon.json"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Sample, every ~200 ms, the running task count per service and each node's availability.
 
 Runs on the controller. For each manager container given, it starts a small sampler inside

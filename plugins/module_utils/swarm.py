@@ -54,6 +54,8 @@ MAX_REQUEST_TIMEOUT = 60
 POLL_INTERVAL = 1.0
 # An unlock without quorum never answers; the key has been taken long before this.
 UNLOCK_ANSWER_SECONDS = 10
+# After a leader change every node is "unknown" until it reports to the new leader (10-40 s seen).
+NODE_SETTLE_SECONDS = 60
 
 # Task states in which a task occupies its node (swarmkit's order, up to running).
 LIVE_TASK_STATES = frozenset((
@@ -420,15 +422,18 @@ def running_by_service(tasks, exclude_node=None):
     return counts
 
 
-def drain_progress(node_id, tasks, targets, services_by_id, require_empty_node=True):
+def drain_progress(node_id, tasks, targets, services_by_id, require_empty_node=True, node_down=False):
     """Whether a drain is complete, and what is still pending.
 
     ``targets`` maps service ID to the running count it must reach on the other nodes.
     Complete when no task is live on the node (global tasks count as moved once shut down)
     and every target is met. Before the drain itself (surge phase) only the targets count.
+    A down node cannot report its tasks stopping, so there a task counts as gone once it is
+    told to stop.
     """
     still_on_node = [describe_task(task, services_by_id) for task in tasks
-                     if require_empty_node and task.get('NodeID') == node_id and task_is_live(task)]
+                     if require_empty_node and task.get('NodeID') == node_id and task_is_live(task)
+                     and not (node_down and task.get('DesiredState') != 'running')]
     running = running_by_service(tasks, exclude_node=node_id)
     below = []
     for service_id, target in sorted(targets.items()):
@@ -638,6 +643,20 @@ class SwarmClient(object):
             self.fail('Docker engine at %s refused to inspect node %s: %s' % (self.docker_host, node_id, api_error_text(exc)))
         except (DockerException, RequestException) as exc:
             self.fail('Docker engine at %s did not answer while inspecting node %s: %s' % (self.docker_host, node_id, exc))
+
+    def settle_node(self, node, limit=NODE_SETTLE_SECONDS):
+        """The node once its status is known again: "unknown" right after a leader change says nothing.
+
+        Waits at most ``limit`` seconds (within the module's deadline) and returns the last node seen.
+        """
+        if node_state(node) != 'unknown':
+            return node
+
+        def known():
+            current = self.inspect_node(node['ID']) or node
+            return node_state(current) != 'unknown', current
+
+        return wait_until(known, min(self.deadline, _now() + limit)).progress
 
     def services(self):
         return self.call('list services', self.api.services) or []

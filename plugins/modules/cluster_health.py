@@ -24,7 +24,7 @@ description:
     C(paused) (it failed) is a problem too.
   - With O(wait=true) it polls until the swarm is healthy, within O(timeout).
 author:
-  - swarmops.lifecycle developers
+  - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes

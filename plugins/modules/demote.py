@@ -25,8 +25,10 @@ description:
     a forced new cluster) cannot be demoted by the engine; with O(remove=true) it is removed.
   - A worker is left as it is (no change). With O(remove=true) a worker that is down is removed, and a
     node that is already gone is reported as unchanged.
+  - With O(remove=true), a node whose status is C(unknown) (every node, right after a leader change)
+    is given up to 60 seconds (within O(timeout)) to report its real status before the module decides.
 author:
-  - swarmops.lifecycle developers
+  - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes
@@ -173,6 +175,9 @@ class DemoteManager(object):
             return self.finish(None, None, census)
         if node is None:
             self.client.require_node(nodes, self.params['node'])
+        if self.params['remove']:
+            # Whether it may be removed depends on its status, which a leader change blurs.
+            node = self.client.settle_node(node)
         self.node = node
         self.result['node_before'] = describe_node(node)
         demote, remove = self.plan(node, census)
@@ -181,7 +186,7 @@ class DemoteManager(object):
         self.diff.add('present', True, not remove)
         self.result['changed'] = self.diff.has_differences
         predicted = None if remove else dict(self.result['node_before'], role='worker', manager=False,
-                                              reachability=None, leader=False, manager_addr=None)
+                                             reachability=None, leader=False, manager_addr=None)
         managers_after = census.total - (1 if is_raft_member(node) else 0)
         if self.module.check_mode:
             self.result['removed'] = remove

@@ -24,12 +24,13 @@ description:
     original replica counts. A single-replica service always keeps a running task.
   - With O(wait=true) it returns only when no task of any service still runs on the node and every
     replicated service that had tasks there is back at its desired running count on the other nodes.
-    Tasks of global services on the node count as moved once they are shut down.
+    Tasks of global services on the node count as moved once they are shut down. On a node that is
+    down, which cannot report its tasks stopping, a task counts as moved once the swarm told it to stop.
   - On timeout the module fails with what is still pending; the node stays drained and surged
     services are scaled back to their original replica count.
   - A drained manager stays a manager. O(state=active) reactivates the node.
 author:
-  - swarmops.lifecycle developers
+  - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes
@@ -165,6 +166,7 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     drain_progress,
     node_availability,
     node_label,
+    node_state,
     parse_min_available,
     plan_drain,
     running_by_service,
@@ -267,13 +269,14 @@ class DrainManager(object):
         # Surged services wait for every surged slot to run, so whichever slots the scale-down
         # removes, the ones kept are running.
         targets = dict((move.id, move.surged_to or move.desired) for move in self.moves if move.budgeted)
+        node_down = node_state(self.node) == 'down'
         outcome = self.client.wait_until(lambda: drain_progress(
-            self.node['ID'], self.client.tasks(), targets, self.services_by_id))
+            self.node['ID'], self.client.tasks(), targets, self.services_by_id, node_down=node_down))
         self.restore_replicas(surge_moves)
         if outcome.done and surge_moves:
             targets = dict((move.id, move.desired) for move in self.moves if move.budgeted)
             outcome = self.client.wait_until(lambda: drain_progress(
-                self.node['ID'], self.client.tasks(), targets, self.services_by_id))
+                self.node['ID'], self.client.tasks(), targets, self.services_by_id, node_down=node_down))
         if not outcome.done:
             self.client.fail(
                 'Timed out after %ss draining node %s. The node stays drained%s. Pending: %s. Check the services\' '

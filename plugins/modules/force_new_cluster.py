@@ -34,7 +34,7 @@ description:
   - Stale manager entries are reported, not removed; remove them with M(swarmops.lifecycle.demote)
     and O(swarmops.lifecycle.demote#module:remove=true), and make their hosts leave and re-join.
 author:
-  - swarmops.lifecycle developers
+  - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes
@@ -176,6 +176,12 @@ class ForceNewClusterManager(object):
         self.params = module.params
         self.diff = DifferenceTracker()
         self.result = dict(changed=False, services=[], secrets=[], configs=[], stale_managers=[])
+        self.unlocked = False
+
+    def fail(self, msg, **facts):
+        # An unlock done before the refusal is a change all the same.
+        facts.setdefault('changed', self.unlocked)
+        self.client.fail(msg, **facts)
 
     def run(self):
         info = self.client.info() or {}
@@ -187,13 +193,15 @@ class ForceNewClusterManager(object):
             if self.module.check_mode:
                 return self.predict_locked()
             answered = self.client.unlock(self.params['unlock_key'])
+            self.unlocked = True
+            self.diff.add('locked', True, False)
             swarm = self.wait_until_unlocked()
             # A locked engine knows nothing about itself until unlocked.
             self.read_local_node(swarm)
             if not answered and swarm.get('LocalNodeState') != 'active':
                 self.refuse_wedged_unlock(swarm)
         if not swarm.get('ControlAvailable'):
-            self.client.fail(
+            self.fail(
                 'Refusing to force a new cluster on %s: it is not a manager (a worker has no raft state to start a '
                 'cluster from). Nothing was changed. Run it on a surviving manager.' % self.where)
         census = self.census_or_quorum_loss()
@@ -231,25 +239,25 @@ class ForceNewClusterManager(object):
         state = swarm.get('LocalNodeState') or 'inactive'
         if state == 'locked':
             if not self.params['unlock_key']:
-                self.client.fail(
+                self.fail(
                     'Refusing to force a new cluster on %s: the engine is locked (autolock) and no unlock_key was '
                     'given. Nothing was changed. Pass unlock_key (from "docker swarm unlock-key -q", kept with your '
                     'backups).' % self.where)
         elif state not in ('active', 'pending') or not self.local_id:
-            self.client.fail(
+            self.fail(
                 'Refusing to force a new cluster on %s: the engine is not in a swarm (LocalNodeState=%s%s), so it has '
                 'no raft state to recover from. Nothing was changed. Run it on a surviving manager, or restore a '
                 'manager\'s /var/lib/docker/swarm from a backup first.'
                 % (self.where, state, ', error: %s' % swarm['Error'] if swarm.get('Error') else ''))
         if self.client.raft_dir_missing(info):
-            self.client.fail(
+            self.fail(
                 'Refusing to force a new cluster on %s: %s/swarm/raft does not exist, so there is no raft state to '
                 'recover from. Nothing was changed. Restore it from a backup or run on another manager.'
                 % (self.where, info.get('DockerRootDir')))
 
     def refuse_autolock(self, census):
         managers = census.total if census is not None else len(self.result['managers_before'])
-        self.client.fail(
+        self.fail(
             'Refusing to force a new cluster on %s: the swarm is autolocked, and the engine cannot force a new cluster '
             'on an autolocked manager: it restarts the node without the unlock key, fails with "Swarm is encrypted and '
             'needs to be unlocked" and leaves this engine out of the swarm (Docker engine limitation, moby/moby#36852). '
@@ -262,14 +270,14 @@ class ForceNewClusterManager(object):
         # The engine holds the unlock request until it reaches a leader and serialises swarm init
         # behind it (moby/moby#36852), so init --force-new-cluster would hang.
         self.read_local_node(swarm)
-        self.client.fail(
+        self.fail(
             'The engine on %s took the unlock key but cannot finish unlocking: it reports LocalNodeState=%s (%s). An '
             'autolocked manager finishes unlocking only once it reaches a leader, and until then the engine refuses '
             'to run swarm init, so a new cluster cannot be forced on it (Docker engine limitation, moby/moby#36852). '
             'The swarm has lost quorum. Start enough of the other managers and unlock them to restore quorum; it '
             'then completes by itself. A restart of this engine locks it again.'
             % (self.where, swarm.get('LocalNodeState'), swarm.get('Error') or 'no leader'),
-            changed=True, managers_before=self.result['managers_before'])
+            managers_before=self.result['managers_before'])
 
     def wait_until_unlocked(self):
         def unlocked():
@@ -279,8 +287,8 @@ class ForceNewClusterManager(object):
 
         outcome = self.client.wait_until(unlocked)
         if not outcome.done:
-            self.client.fail('Unlocked %s but its engine reports LocalNodeState=%s after %ss.'
-                             % (self.where, (outcome.progress or {}).get('LocalNodeState'), self.client.elapsed()))
+            self.fail('Unlocked %s but its engine reports LocalNodeState=%s after %ss.'
+                      % (self.where, (outcome.progress or {}).get('LocalNodeState'), self.client.elapsed()))
         return outcome.progress
 
     def census_or_quorum_loss(self):
@@ -291,8 +299,8 @@ class ForceNewClusterManager(object):
                 return ManagerCensus(self.client.nodes_or_unavailable())
             except SwarmUnavailable as exc:
                 if not exc.no_leader:
-                    self.client.fail('Refusing to force a new cluster on %s: the engine cannot serve cluster state for '
-                                     'another reason than a lost quorum: %s. Nothing was changed.' % (self.where, exc.reason))
+                    self.fail('Refusing to force a new cluster on %s: the engine cannot serve cluster state for '
+                              'another reason than a lost quorum: %s. Nothing was changed.' % (self.where, exc.reason))
                 self.result['engine_error'] = exc.reason
                 if self.client.remaining() <= 0 or self.client.deadline_passed(confirm_until):
                     return None
@@ -303,7 +311,7 @@ class ForceNewClusterManager(object):
 
     def refuse_quorum(self, census):
         leader = census.leader
-        self.client.fail(
+        self.fail(
             'Refusing to force a new cluster on %s: the swarm still has quorum (leader %s, %d of %d managers reachable, '
             'quorum %d). Forcing would drop the other %d manager(s) from raft. Nothing was changed. Fix single managers '
             'with swarmops.lifecycle.demote (remove: true for ghosts) and promote; use force: true only for a split '
@@ -332,10 +340,10 @@ class ForceNewClusterManager(object):
 
         outcome = self.client.wait_until(leading)
         if not outcome.done:
-            self.client.fail('Forced a new cluster on %s, but after %ss it is not the leader or the API does not answer '
-                             '(%s). Check "docker node ls" on it.'
-                             % (self.where, self.client.elapsed(), outcome.progress if isinstance(outcome.progress, str)
-                                else 'leader: %s' % (short_node(outcome.progress.leader) if outcome.progress.leader else None)))
+            self.fail('Forced a new cluster on %s, but after %ss it is not the leader or the API does not answer '
+                      '(%s). Check "docker node ls" on it.'
+                      % (self.where, self.client.elapsed(), outcome.progress if isinstance(outcome.progress, str)
+                         else 'leader: %s' % (short_node(outcome.progress.leader) if outcome.progress.leader else None)))
         return outcome.progress
 
     def finish(self, census):
@@ -355,6 +363,7 @@ class ForceNewClusterManager(object):
         self.exit()
 
     def exit(self):
+        self.result['changed'] = self.result['changed'] or self.diff.has_differences
         self.result.setdefault('leader', None)
         self.result.setdefault('managers_total', len(self.result.get('managers_before') or []))
         self.result['elapsed'] = self.client.elapsed()

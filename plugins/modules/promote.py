@@ -17,11 +17,13 @@ description:
     reports the new manager C(Reachable).
   - A node that already has the manager role is left as it is (no change); when it is up but not
     yet reachable the module still waits for it.
-  - Refuses an unknown node and a node that is not up (status other than C(ready)).
+  - Refuses an unknown node and a node that is not up (status other than C(ready)). Right after a
+    leader change every node shows the status C(unknown) until it reports again; the module waits up
+    to 60 seconds (within O(timeout)) for the real status before deciding.
   - Warns when the promotion leaves an even number of managers, which tolerates no more failures
     than one manager fewer.
 author:
-  - swarmops.lifecycle developers
+  - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes
@@ -116,7 +118,7 @@ class PromoteManager(object):
 
     def run(self):
         nodes = self.client.nodes('read the node list to promote %s' % self.params['node'])
-        node = self.client.require_node(nodes, self.params['node'])
+        node = self.client.settle_node(self.client.require_node(nodes, self.params['node']))
         census = ManagerCensus(nodes)
         self.result['node_before'] = describe_node(node)
         already_manager = node_role(node) == 'manager'

@@ -23,7 +23,7 @@ description:
     what the local engine knows (its list of managers, its own ID and address); it does not fail.
     On a worker, a locked engine or a node outside a swarm it also answers from the local engine.
 author:
-  - swarmops.lifecycle developers
+  - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes

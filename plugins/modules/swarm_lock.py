@@ -23,7 +23,7 @@ description:
   - A lock still marked C(running) is never broken silently. Once it is older than O(ttl) it
     can be broken with O(break_stale=true).
 author:
-  - swarmops.lifecycle developers
+  - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes

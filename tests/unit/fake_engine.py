@@ -17,7 +17,6 @@ from docker.errors import APIError, NotFound
 from requests.exceptions import ReadTimeout
 
 
-
 NO_LEADER = ("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few "
              "managers are online. Make sure more than half of the managers are online.")
 NOT_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. "
@@ -320,7 +319,6 @@ class FakeEngine(object):
         self.nodes_error = None
         self.local_state = 'active'
         return self.local_id
-
 
 
 class FakeClock(object):

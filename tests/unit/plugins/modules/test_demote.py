@@ -95,7 +95,10 @@ def test_even_count_is_refused(swarm_engine, run_module, check_mode):
     (5, (), 'm5', False, 'even count'),
     (5, (), 'm5', True, None),
     (5, ('m4', 'm5'), 'm3', True, 'lose its leader'),
-    (5, ('m5',), 'm4', False, None),        # 4 -> 3 managers, 3 of 3 reachable... after: R-1=3 >= 2
+    (5, ('m5',), 'm4', False, 'even count'),  # 5 -> 4 managers
+    (5, ('m5',), 'm4', True, None),         # R-1=3 >= floor(4/2)+1=3
+    (5, ('m4', 'm5'), 'm5', True, None),    # a ghost: R=3 >= 3
+    (5, ('m4', 'm5'), 'm4', True, None),
     (4, (), 'm4', False, None),             # 4 -> 3 odd
     (2, (), 'm2', False, None),             # 2 -> 1
 ])
@@ -213,3 +216,24 @@ def test_no_quorum_is_refused_with_the_way_out(swarm_engine, run_module):
     swarm_engine.nodes_error = NO_LEADER
     result = run_module(demote, dict(node='m3', allow_even=True))
     assert result.failed and 'quorum lost' in result.msg and 'force_new_cluster' in result.msg
+
+
+def test_remove_waits_for_an_unknown_status_to_settle(swarm_engine, run_module):
+    swarm_engine.node('w1')['Status']['State'] = 'unknown'
+    polls = {'left': 3}
+
+    def report_ready(engine):
+        polls['left'] -= 1
+        if polls['left'] <= 0:
+            engine.node('w1')['Status']['State'] = 'ready'
+
+    swarm_engine.on_poll = report_ready
+    result = run_module(demote, dict(node='w1', remove=True))
+    assert result.failed and 'whose status is ready' in result.msg and changes(swarm_engine) == []
+
+
+def test_stale_manager_that_stays_unknown_is_removed(swarm_engine, run_module, fake_clock):
+    swarm_engine.nodes_table = cluster(managers=1) + [make_node('id-old', 'old', role='manager', raft=False, state='unknown')]
+    result = run_module(demote, dict(node='old', remove=True))
+    assert not result.failed and swarm_engine.calls_named('remove_node') == [('remove_node', 'id-old', True)]
+    assert 55 <= sum(fake_clock.sleeps) <= 65  # the settle window, then on

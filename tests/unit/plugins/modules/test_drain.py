@@ -190,3 +190,23 @@ def test_reactivate_in_check_mode_changes_nothing(engine, run_module):
     result = run_module(drain, dict(node='w1', state='active'), check_mode=True)
     assert result['changed'] is True and changes(engine) == []
     assert result['node_after']['availability'] == 'active'
+
+
+def test_down_node_counts_tasks_told_to_stop_as_moved(workload, run_module):
+    # A down node never reports its tasks stopping; the swarm has rescheduled them already.
+    workload.node('w2')['Status']['State'] = 'down'
+    for task in workload.tasks_table:
+        if task['NodeID'] == 'id-w2':
+            task['Status']['State'] = 'running'
+    original_step = workload.step
+
+    def step_without_reports_from_w2():
+        stale = [task for task in workload.tasks_table if task['NodeID'] == 'id-w2']
+        before = [task['Status']['State'] for task in stale]
+        original_step()
+        for task, state in zip(stale, before):
+            task['Status']['State'] = state
+
+    workload.step = step_without_reports_from_w2
+    result = run_module(drain, dict(node='w2', min_available=0, timeout=60))
+    assert not result.failed and result['changed'] is True

@@ -94,3 +94,30 @@ def test_run_on_a_worker_is_refused(engine, run_module):
     engine.nodes_error = NOT_MANAGER
     result = run_module(promote, dict(node='w1'))
     assert result.failed and 'delegate_to' in result.msg
+
+
+def settle_after(polls, name, state):
+    """Engine hook: a node in status "unknown" (after a leader change) reports ``state`` after some polls."""
+    left = {'polls': polls}
+
+    def on_poll(engine):
+        left['polls'] -= 1
+        if left['polls'] <= 0:
+            engine.node(name)['Status']['State'] = state
+
+    return on_poll
+
+
+def test_unknown_status_after_a_leader_change_is_waited_for(engine, run_module):
+    engine.node('w1')['Status']['State'] = 'unknown'
+    engine.on_poll = settle_after(3, 'w1', 'ready')
+    result = run_module(promote, dict(node='w1', wait=False))
+    assert not result.failed and result['changed'] is True
+    assert result['node_before']['state'] == 'ready'
+
+
+def test_unknown_status_that_turns_down_is_refused(engine, run_module):
+    engine.node('w1')['Status']['State'] = 'unknown'
+    engine.on_poll = settle_after(2, 'w1', 'down')
+    result = run_module(promote, dict(node='w1'))
+    assert result.failed and 'its status is down' in result.msg and engine.calls_named('update_node') == []

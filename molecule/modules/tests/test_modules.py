@@ -1,0 +1,58 @@
+"""After the modules scenario: read the outcome from the engines and the sampler's record."""
+import json
+import os
+import sys
+
+import pytest
+import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+from swarm_checks import node_inspect, running_tasks  # noqa: E402
+
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
+MANAGERS = INVENTORY.get_hosts("swarm_managers")
+WORKERS = INVENTORY.get_hosts("swarm_workers")
+# The survivor of the quorum loss: converge stopped the other two managers.
+testinfra_hosts = [MANAGERS[0]]
+
+
+def test_survivor_leads_a_new_single_manager_cluster(host):
+    nodes = node_inspect(host)
+    live_managers = [n for n in nodes if n.get("ManagerStatus", {}).get("Reachability") == "reachable"]
+    assert [n["Description"]["Hostname"] for n in live_managers] == [MANAGERS[0]]
+    assert live_managers[0]["ManagerStatus"]["Leader"] is True
+    assert host.check_output("docker info --format '{{.Swarm.ControlAvailable}}'") == "true"
+
+
+def test_services_survived_and_run_again(host):
+    names = host.check_output("docker service ls --format '{{.Name}}'").split()
+    assert sorted(names) == ["single", "web"]
+    # The cluster reconciles again: every replica runs (on the nodes still up).
+    for name, replicas in (("web", 4), ("single", 1)):
+        assert len(running_tasks(host, name)) == replicas, name
+
+
+def test_secret_made_before_the_failure_is_present(host):
+    assert host.check_output("docker secret ls --format '{{.Name}}'").split() == ["db-password"]
+
+
+def test_surged_drain_never_left_single_without_a_running_task():
+    with open(os.path.join(EPHEMERAL, "surge-samples.jsonl")) as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    samples = [row for row in rows if "running" in row]
+    assert len(samples) > 10
+    assert min(row["running"]["single"] for row in samples) >= 1
+    # The surge really happened: at some sample two tasks of single ran at once.
+    assert max(row["running"]["single"] for row in samples) == 2
+
+
+@pytest.mark.parametrize("refusal", [
+    "drain under the budget", "unknown node", "force_new_cluster on a healthy cluster",
+    "force_new_cluster on a worker", "force_new_cluster without raft state", "demote to an even count", "demote that would lose quorum",
+    "demote the last manager",
+])
+def test_refusal_was_tried_for_real(refusal):
+    with open(os.path.join(EPHEMERAL, "refusals.json")) as handle:
+        assert refusal in json.load(handle)

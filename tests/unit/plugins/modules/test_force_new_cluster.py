@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) swarmops.lifecycle developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.swarmops.lifecycle.plugins.modules import force_new_cluster
+from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import (
+    NO_LEADER,
+    NOT_MANAGER,
+    cluster,
+    make_service,
+)
+
+UNLOCK_KEY = 'SWMKEY-1-7c37Cc8654o6p38HnroywCi19pllOnGtbdZEgtKxZu8'
+
+
+@pytest.fixture
+def lost(engine):
+    """m1 survives; m2 and m3 are gone; the engine has no leader."""
+    engine.nodes_table = cluster(managers=3, unreachable=('m2', 'm3'))
+    engine.nodes_error = NO_LEADER
+    engine.services_table = [make_service('s-web', 'web', replicas=4), make_service('s-agent', 'agent', mode='global')]
+    return engine
+
+
+def changes(engine):
+    return engine.calls_named('init_swarm') + engine.calls_named('unlock_swarm')
+
+
+def test_forces_a_new_cluster_and_reports_what_survived(lost, run_module):
+    result = run_module(force_new_cluster, dict(), diff=True)
+    assert not result.failed and result['changed'] is True
+    init = lost.calls_named('init_swarm')[0][1]
+    assert init == dict(advertise_addr='10.0.0.1', force_new_cluster=True)
+    assert result['leader'] == dict(id='id-m1', hostname='m1', addr='10.0.0.1:2377')
+    assert result['managers_total'] == 1
+    assert [item['name'] for item in result['services']] == ['agent', 'web']
+    assert result['services'][1]['replicas'] == 4 and result['services'][0]['replicas'] is None
+    assert result['secrets'] == [dict(id='sec1', name='db_pass')]
+    assert result['configs'] == [dict(id='cfg1', name='app_conf')]
+    assert sorted(item['hostname'] for item in result['stale_managers']) == ['m2', 'm3']
+    assert result['diff'] == dict(before=dict(managers=['id-m1', 'id-m2', 'id-m3'], leader=None),
+                                  after=dict(managers=['id-m1'], leader='id-m1'))
+
+
+def test_advertise_addr_is_passed(lost, run_module):
+    run_module(force_new_cluster, dict(advertise_addr='192.0.2.10'))
+    assert lost.calls_named('init_swarm')[0][1]['advertise_addr'] == '192.0.2.10'
+
+
+def test_again_is_not_a_change(lost, run_module):
+    run_module(force_new_cluster, dict())
+    for check_mode in (False, True):
+        result = run_module(force_new_cluster, dict(), check_mode=check_mode)
+        assert result['changed'] is False and not result.failed
+        assert [item['name'] for item in result['services']] == ['agent', 'web']
+    assert len(lost.calls_named('init_swarm')) == 1
+
+
+def test_check_mode_predicts_without_changing(lost, run_module):
+    result = run_module(force_new_cluster, dict(), check_mode=True)
+    assert result['changed'] is True and changes(lost) == []
+    assert sorted(item['id'] for item in result['stale_managers']) == ['id-m2', 'id-m3']
+    assert result['managers_total'] == 1
+
+
+def test_quorum_loss_is_confirmed_over_a_few_seconds(lost, run_module, fake_clock):
+    run_module(force_new_cluster, dict())
+    assert sum(fake_clock.sleeps[:5]) >= 4
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_cluster_with_quorum_is_refused(engine, run_module, check_mode):
+    result = run_module(force_new_cluster, dict(), check_mode=check_mode)
+    assert result.failed
+    assert 'the swarm still has quorum (leader m1 (id-m1), 3 of 3 managers reachable, quorum 2)' in result.msg
+    assert 'drop the other 2 manager(s)' in result.msg and 'force: true' in result.msg
+    assert changes(engine) == []
+
+
+def test_a_leader_election_is_not_a_lost_quorum(engine, run_module):
+    engine.nodes_error, engine.nodes_errors_left = NO_LEADER, 2
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and 'still has quorum' in result.msg and changes(engine) == []
+
+
+def test_force_overrides_the_quorum_refusal(engine, run_module):
+    result = run_module(force_new_cluster, dict(force=True))
+    assert not result.failed and result['changed'] is True
+    assert len(engine.calls_named('init_swarm')) == 1
+
+
+def test_worker_is_refused(engine, run_module):
+    engine.local_id, engine.control = 'id-w1', False
+    engine.nodes_error = NOT_MANAGER
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and 'it is not a manager' in result.msg and changes(engine) == []
+
+
+def test_node_outside_a_swarm_is_refused(engine, run_module):
+    engine.local_state = 'inactive'
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and 'LocalNodeState=inactive' in result.msg and 'no raft state' in result.msg
+
+
+def test_missing_raft_dir_is_refused(lost, run_module, tmp_path):
+    (tmp_path / 'swarm').mkdir()
+    lost.docker_root = str(tmp_path)
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and '/swarm/raft does not exist' in result.msg and changes(lost) == []
+
+
+def test_autolocked_swarm_is_refused(lost, run_module, tmp_path):
+    (tmp_path / 'swarm' / 'raft').mkdir(parents=True)
+    (tmp_path / 'swarm' / 'certificates').mkdir()
+    (tmp_path / 'swarm' / 'certificates' / 'swarm-node.key').write_text(u'-----BEGIN ENCRYPTED PRIVATE KEY-----\n')
+    lost.docker_root = str(tmp_path)
+    result = run_module(force_new_cluster, dict(unlock_key=UNLOCK_KEY))
+    assert result.failed and 'the swarm is autolocked' in result.msg and 'moby/moby#36852' in result.msg
+    assert 'restore quorum (2 of 3)' in result.msg and '--autolock=false' in result.msg
+    assert changes(lost) == []
+
+
+def test_locked_engine_needs_the_key(lost, run_module):
+    lost.local_state = 'locked'
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and 'the engine is locked' in result.msg and 'unlock_key' in result.msg
+
+
+def test_locked_engine_in_check_mode_is_not_unlocked(lost, run_module):
+    lost.local_state = 'locked'
+    result = run_module(force_new_cluster, dict(unlock_key=UNLOCK_KEY), check_mode=True)
+    assert result['changed'] is True and changes(lost) == []
+    assert any('check mode does not unlock it' in warning for warning in result.warning_texts)
+
+
+def test_locked_engine_without_quorum_cannot_finish_unlocking(lost, run_module):
+    lost.local_state = 'locked'
+    lost.unlock_behaviour = 'timeout'
+    result = run_module(force_new_cluster, dict(unlock_key=UNLOCK_KEY))
+    assert result.failed and result['changed'] is True
+    assert 'took the unlock key but cannot finish unlocking' in result.msg and 'LocalNodeState=pending' in result.msg
+    assert lost.calls_named('init_swarm') == []
+
+
+def test_locked_single_manager_is_unlocked_and_needs_nothing_else(engine, run_module):
+    engine.nodes_table = cluster(managers=1)
+    engine.local_state = 'locked'
+    result = run_module(force_new_cluster, dict(unlock_key=UNLOCK_KEY), diff=True)
+    assert not result.failed and result['changed'] is True  # the unlock
+    assert result['diff'] == dict(before=dict(locked=True), after=dict(locked=False))
+    assert engine.calls_named('unlock_swarm') == [('unlock_swarm', UNLOCK_KEY)]
+    assert engine.calls_named('init_swarm') == []
+    assert run_module(force_new_cluster, dict(unlock_key=UNLOCK_KEY))['changed'] is False
+
+
+def test_locked_manager_with_quorum_is_unlocked_then_refused(engine, run_module):
+    engine.local_state = 'locked'
+    result = run_module(force_new_cluster, dict(unlock_key=UNLOCK_KEY))
+    assert result.failed and result['changed'] is True and 'still has quorum' in result.msg
+    assert engine.calls_named('init_swarm') == []
+
+
+def test_wrong_unlock_key(lost, run_module):
+    lost.local_state = 'locked'
+    lost.unlock_behaviour = 'invalid'
+    result = run_module(force_new_cluster, dict(unlock_key='SWMKEY-1-wrong'))
+    assert result.failed and 'refused the unlock key' in result.msg
+
+
+def test_unlock_key_never_appears_in_the_output(lost, run_module):
+    lost.local_state = 'locked'
+    lost.unlock_behaviour = 'timeout'
+    result = run_module(force_new_cluster, dict(unlock_key=UNLOCK_KEY))
+    assert UNLOCK_KEY not in json.dumps(result)
+
+
+def test_leadership_timeout(lost, run_module):
+    lost.init_result = 'ok'
+
+    def init_without_leader(**kwargs):
+        lost.calls.append(('init_swarm', kwargs))
+
+    lost.init_swarm = init_without_leader
+    result = run_module(force_new_cluster, dict(timeout=20))
+    assert result.failed and 'it is not the leader or the API does not answer' in result.msg
