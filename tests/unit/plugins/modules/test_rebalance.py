@@ -460,6 +460,7 @@ def test_update_ending_paused_or_rolled_back_stops_the_run(crowded, run_module, 
     assert 'Services not touched: web' in result.msg
     assert [call[1] for call in forced(crowded)] == ['s-api'] and result['rebalanced'] == ['api']
     assert result['pending']['update_state'] == outcome
+    assert all(service['spread_after'] is None for service in result['services'])   # not measured
 
 
 def test_timeout_names_what_is_pending_and_leaves_the_rest(crowded, run_module, fake_clock):
