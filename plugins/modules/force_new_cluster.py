@@ -132,6 +132,14 @@ configs:
   returned: always
   type: list
   elements: dict
+fresh_snapshot:
+  description:
+    - Whether a raft snapshot listing only this node was written after the new cluster was
+      forced (so that managers joining later get a snapshot that knows the leader).
+    - Null when the engine's data directory is not visible from the module.
+  returned: when a new cluster was forced
+  type: bool
+  sample: true
 stale_managers:
   description:
     - Other nodes with the manager role that are not reachable raft members (the old cluster's managers).
@@ -147,6 +155,8 @@ elapsed:
   sample: 1.8
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
@@ -156,6 +166,7 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     SwarmUnavailable,
     describe_node,
     is_reachable_manager,
+    node_label,
     node_role,
     quorum_size,
     service_mode,
@@ -225,7 +236,9 @@ class ForceNewClusterManager(object):
                                              for item in self.result['managers_before'] if item['id'] != self.local_id]
             return self.exit()
         self.client.force_new_cluster(self.params['advertise_addr'] or swarm.get('NodeAddr'))
-        self.finish(self.wait_for_leadership())
+        census = self.wait_for_leadership()
+        self.take_fresh_snapshot(info)
+        self.finish(census)
 
     def read_local_node(self, swarm):
         self.local_id = swarm.get('NodeID') or ''
@@ -292,19 +305,29 @@ class ForceNewClusterManager(object):
         return outcome.progress
 
     def census_or_quorum_loss(self):
-        """The census when the swarm has a leader; None when "no leader" persisted for the confirm window."""
+        """The census when the swarm has quorum; None when its loss persisted for the confirm window.
+
+        Lost quorum shows as "no leader", or, for a few seconds after the other managers went
+        away, as a leader that still answers but sees fewer reachable managers than the quorum
+        (it steps down once raft notices). Both count as lost once they last the window.
+        """
         confirm_until = min(self.client.deadline, self.client.started + QUORUM_LOSS_CONFIRM_SECONDS)
         while True:
             try:
-                return ManagerCensus(self.client.nodes_or_unavailable())
+                census = ManagerCensus(self.client.nodes_or_unavailable())
+                if census.leader is None or census.has_quorum:
+                    return census
+                self.result['engine_error'] = (
+                    'leader %s sees %d of %d managers reachable, below the quorum of %d'
+                    % (node_label(census.leader), census.reachable_count, census.total, census.quorum_size))
             except SwarmUnavailable as exc:
                 if not exc.no_leader:
                     self.fail('Refusing to force a new cluster on %s: the engine cannot serve cluster state for '
                               'another reason than a lost quorum: %s. Nothing was changed.' % (self.where, exc.reason))
                 self.result['engine_error'] = exc.reason
-                if self.client.remaining() <= 0 or self.client.deadline_passed(confirm_until):
-                    return None
-                self.client.sleep(1.0)
+            if self.client.remaining() <= 0 or self.client.deadline_passed(confirm_until):
+                return None
+            self.client.sleep(1.0)
 
     def is_own_single_manager_cluster(self, census):
         return census.total == 1 and census.leader is not None and census.leader['ID'] == self.local_id
@@ -345,6 +368,38 @@ class ForceNewClusterManager(object):
                       % (self.where, self.client.elapsed(), outcome.progress if isinstance(outcome.progress, str)
                          else 'leader: %s' % (short_node(outcome.progress.leader) if outcome.progress.leader else None)))
         return outcome.progress
+
+    def take_fresh_snapshot(self, info):
+        """Make raft write a snapshot that lists this node as the only member.
+
+        The newest snapshot on disk may predate this node's own membership (it joined after
+        that snapshot). A manager that joins the new cluster is sent that snapshot, does not
+        find the leader in it and its join times out, which can cost the new cluster its
+        quorum (seen on Docker 20.10). Lowering the snapshot interval to 1 for one write
+        forces a snapshot now; the interval is then put back.
+        """
+        snapshots = self.client._local_swarm_path(info, os.path.join('raft', 'snap-v3-encrypted'))
+
+        def listing():
+            return set(os.listdir(snapshots)) if snapshots and os.path.isdir(snapshots) else set()
+
+        before = listing()
+        swarm = self.client.call('inspect the new swarm', self.client.api.inspect_swarm)
+        swarm.pop('JoinTokens', None)
+        spec = swarm.get('Spec') or {}
+        interval = (spec.get('Raft') or {}).get('SnapshotInterval') or 10000
+        for value in (1, interval):
+            current = self.client.call('inspect the new swarm', self.client.api.inspect_swarm)
+            current.pop('JoinTokens', None)
+            new_spec = dict(current.get('Spec') or {})
+            new_spec['Raft'] = dict(new_spec.get('Raft') or {}, SnapshotInterval=value)
+            self.client.call('set the raft snapshot interval to %d' % value, self.client.api.update_swarm,
+                             version=current['Version']['Index'], swarm_spec=new_spec)
+            if value == 1 and snapshots:
+                outcome = self.client.wait_until(lambda: (bool(listing() - before), None))
+                self.result['fresh_snapshot'] = outcome.done
+        if not snapshots:
+            self.result['fresh_snapshot'] = None
 
     def finish(self, census):
         self.result['leader'] = short_node(census.leader) if census.leader else None

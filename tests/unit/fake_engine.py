@@ -119,6 +119,8 @@ class FakeEngine(object):
         self.docker_root = None
         self.timeout = 60
         self.calls = []
+        self.swarm_version = 10
+        self.snapshot_interval = 10000
         self.running_history = {}        # service ID -> running counts seen after each step
         self.scheduler_paused = False
         self.after_update_node = None    # hook(engine, node_id, spec)
@@ -304,6 +306,17 @@ class FakeEngine(object):
             raise ReadTimeout('Read timed out. (read timeout=%s)' % self.timeout)
         self.local_state = 'active'
         return True
+
+    def inspect_swarm(self):
+        self.calls.append(('inspect_swarm',))
+        return {'ID': 'cluster-1', 'Version': {'Index': self.swarm_version},
+                'Spec': {'Name': 'default', 'Raft': {'SnapshotInterval': self.snapshot_interval}},
+                'JoinTokens': {'Worker': 'SWMTKN-fake-worker', 'Manager': 'SWMTKN-fake-manager'}}
+
+    def update_swarm(self, version, swarm_spec=None, **kwargs):
+        self.calls.append(('update_swarm', version, copy.deepcopy(swarm_spec)))
+        self.swarm_version += 1
+        self.snapshot_interval = (swarm_spec.get('Raft') or {}).get('SnapshotInterval', self.snapshot_interval)
 
     def init_swarm(self, **kwargs):
         self.calls.append(('init_swarm', kwargs))

@@ -19,7 +19,7 @@ from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import (
     make_service,
 )
 
-UNLOCK_KEY = 'SWMKEY-1-7c37Cc8654o6p38HnroywCi19pllOnGtbdZEgtKxZu8'
+UNLOCK_KEY = 'SWMKEY-1-fake-unlock-key-for-unit-tests'
 
 
 @pytest.fixture
@@ -192,3 +192,24 @@ def test_leadership_timeout(lost, run_module):
     lost.init_swarm = init_without_leader
     result = run_module(force_new_cluster, dict(timeout=20))
     assert result.failed and 'it is not the leader or the API does not answer' in result.msg
+
+
+def test_a_fresh_snapshot_is_forced_and_the_interval_put_back(lost, run_module):
+    result = run_module(force_new_cluster, dict())
+    updates = lost.calls_named('update_swarm')
+    assert [call[2]['Raft']['SnapshotInterval'] for call in updates] == [1, 10000]
+    # Every update sends back the spec it read, with only the interval changed, at the version read.
+    assert [call[1] for call in updates] == [10, 11]
+    assert all(call[2]['Name'] == 'default' for call in updates)
+    assert 'SWMTKN' not in repr(result)
+
+
+def test_a_leader_that_sees_no_majority_counts_as_lost_quorum(engine, run_module):
+    # Seconds after two of three managers stopped, the survivor may still call itself leader
+    # while seeing 1 of 3 managers reachable: that is no quorum, and it must not be refused.
+    engine.nodes_table = cluster(managers=3, unreachable=('m2', 'm3'))
+    engine.services_table = [make_service('s-web', 'web', replicas=4)]
+    result = run_module(force_new_cluster, dict())
+    assert not result.failed, result.get('msg')
+    assert result['changed'] is True
+    assert len(engine.calls_named('init_swarm')) == 1
