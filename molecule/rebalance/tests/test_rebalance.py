@@ -1,0 +1,65 @@
+"""After scale-out and rebalance.yml: spread read from the engines, dips from the sampler."""
+import json
+import os
+import sys
+
+import pytest
+import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+from swarm_checks import running_tasks  # noqa: E402
+
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
+MANAGERS = INVENTORY.get_hosts("swarm_managers")
+NEW = ["node6", "node7"]  # the hosts of more-hosts.ini
+testinfra_hosts = [MANAGERS[0]]
+REPLICAS = 10
+BUDGET = 5  # 50% of 10
+
+
+def load(name):
+    with open(os.path.join(EPHEMERAL, name)) as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def spread(host):
+    tasks = running_tasks(host, "web")
+    counts = {}
+    for task in tasks:
+        counts[task["Node"]] = counts.get(task["Node"], 0) + 1
+    return counts
+
+
+def test_new_nodes_joined_as_workers(host):
+    roles = host.check_output("docker node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'")
+    for name in NEW:
+        assert [line.strip() for line in roles.splitlines() if line.split()[0] == name] == ["%s Ready" % name]
+
+
+def test_new_nodes_run_tasks_and_spread_is_within_max_skew(spread):
+    assert sum(spread.values()) == REPLICAS
+    workers = INVENTORY.get_hosts("swarm_workers") + NEW
+    per_worker = [spread.get(name, 0) for name in workers]
+    assert all(spread.get(name, 0) > 0 for name in NEW), spread
+    assert max(per_worker) - min(per_worker) <= 1, spread
+
+
+def test_never_below_budget_during_the_move():
+    rows = [json.loads(line) for line in load("samples.jsonl").splitlines() if line.strip()]
+    samples = [row for row in rows if "running" in row]
+    assert len(samples) > 20
+    assert min(row["running"]["web"] for row in samples) >= BUDGET
+
+
+def test_check_mode_listed_web_and_the_run_moved_it():
+    assert "Would rebalance: web" in load("rebalance-check.log")
+    assert "Rebalanced: web" in load("rebalance.log")
+
+
+def test_second_run_touches_nothing():
+    again = load("rebalance-again.log")
+    assert "Rebalanced: nothing" in again
+    assert "changed=0" in again.split("PLAY RECAP")[1]
