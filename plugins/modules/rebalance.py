@@ -455,6 +455,10 @@ def progress_text(name, progress):
 # The module
 # ---------------------------------------------------------------------------------------
 
+# Forced updates per skewed service at most, while it stays skewed after converging.
+ROUNDS = 3
+
+
 class Rebalancer(object):
     def __init__(self, module, client):
         self.module = module
@@ -482,7 +486,7 @@ class Rebalancer(object):
                     report['force_update_after'] = plan.force_update + 1
         else:
             for index, plan in enumerate(to_touch):
-                self.rebalance(plan, to_touch[index + 1:])
+                self.rebalance_until_even(plan, to_touch[index + 1:])
             self.measure_after(plans)
         self.finish(plans, to_touch)
 
@@ -539,11 +543,28 @@ class Rebalancer(object):
 
     # -- acting --------------------------------------------------------------------------
 
+    def rebalance_until_even(self, plan, untouched):
+        """Force-update a skewed service, again while it stays skewed, at most ROUNDS times.
+
+        The scheduler places each replacement task on the least loaded eligible node, but the
+        tasks still being replaced count too, so one rolling pass can end one task off.
+        """
+        for attempt in range(ROUNDS):
+            self.rebalance(plan, untouched)
+            if not self.params['wait']:
+                return
+            again = [current for current in self.read_plans('measure the spread of %s again' % plan.name)
+                     if current.id == plan.id]
+            if not again or not again[0].skewed or attempt == ROUNDS - 1:
+                return
+            plan = again[0]
+
     def rebalance(self, plan, untouched):
         new_value = self.force_update(plan)
         report = self.reports[plan.id]
         report['force_update_after'] = new_value
-        self.done.append(plan.name)
+        if plan.name not in self.done:
+            self.done.append(plan.name)
         if not self.params['wait']:
             return
 

@@ -517,3 +517,28 @@ def test_kwargs_fit_the_sdk_low_level_update(crowded, mocker, version):
     expected = copy.deepcopy(before)
     expected['TaskTemplate']['ForceUpdate'] = 4
     assert kwargs['data'] == expected
+
+
+def test_a_service_still_skewed_after_one_pass_is_forced_again(crowded, run_module):
+    # The first rolling pass puts the replacements back on the crowded nodes (the scheduler
+    # may do that while old tasks still count); the module sees the skew and forces again.
+    crowded.service('web')['_allowed'] = ['m1', 'm2', 'm3', 'w1', 'w2']
+    real_roll = crowded.roll
+
+    def roll_then_free(service):
+        real_roll(service)
+        if service['Spec']['Name'] == 'web' and (service.get('UpdateStatus') or {}).get('State') == 'completed':
+            service.pop('_allowed', None)
+
+    crowded.roll = roll_then_free
+    result = run_module(rebalance, dict(services=['web']))
+    assert not result.failed and result['changed'] is True and result['rebalanced'] == ['web']
+    assert [call[1] for call in forced(crowded)] == ['s-web', 's-web']
+    assert sorted(result['spread_after']['web'].values()) == [1, 1, 1, 1, 2, 2, 2]
+
+
+def test_a_service_that_stays_skewed_is_forced_at_most_three_times(crowded, run_module):
+    crowded.service('web')['_allowed'] = ['m1', 'm2', 'm3', 'w1', 'w2']
+    result = run_module(rebalance, dict(services=['web']))
+    assert [call[1] for call in forced(crowded)] == ['s-web'] * rebalance.ROUNDS
+    assert result['rebalanced'] == ['web']
