@@ -90,7 +90,7 @@ problems:
   returned: always
   type: list
   elements: str
-  sample: ["node node5 (x2b...) is drain, not active", "service web runs 3 of 4 replicas"]
+  sample: ["node worker-2 (x2b...) is drain, not active", "service web runs 3 of 4 replicas"]
 leader:
   description: Hostname of the leader, or null.
   returned: always
