@@ -62,7 +62,9 @@ def main():
     args = parser.parse_args()
     lock = threading.Lock()
     processes = []
-    with open(args.out, "a") as out:
+    # A new file every time: samples left by an earlier run (an interrupted scenario keeps its
+    # ephemeral directory) must never be counted with this one.
+    with open(args.out, "w") as out:
         for container in args.containers:
             process = subprocess.Popen(
                 ["docker", "exec", "-i", container, "python3", "-u", "-c", INNER,

@@ -55,18 +55,29 @@ def test_single_replica_service_never_at_zero(samples):
 
 
 def test_every_node_drained_and_reactivated_exactly_once(samples):
-    # Drain periods per node: runs of consecutive samples where it is not active, merged over
-    # all samplers (ordered by time).
-    periods = {name: 0 for name in ALL}
-    last = {name: "active" for name in ALL}
+    # Drain periods per node, counted separately for each sampling manager: one manager's
+    # view only moves forward (it applies the Raft log in order), while samples merged over
+    # managers can interleave a lagging view with a newer one and count a period twice.
+    periods = {}
+    last = {}
     for row in samples:
+        source = row["from"]
+        seen = last.setdefault(source, {name: "active" for name in ALL})
+        counted = periods.setdefault(source, {name: 0 for name in ALL})
         for name, availability in row["availability"].items():
-            if name in last and availability != last[name]:
+            if name in seen and availability != seen[name]:
                 if availability == "drain":
-                    periods[name] += 1
-                last[name] = availability
-    assert periods == {name: 1 for name in ALL}
-    assert all(state == "active" for state in last.values()), last
+                    counted[name] += 1
+                seen[name] = availability
+    assert periods, "no sampler recorded node availability"
+    for name in ALL:
+        per_source = {source: counted[name] for source, counted in periods.items()}
+        # Every manager that saw a drain of this node saw exactly one; at least one saw it
+        # (a manager whose engine was restarting may have missed a short period).
+        assert max(per_source.values()) == 1, "%s drained %r times (per sampling manager)" % (name, per_source)
+        assert all(count in (0, 1) for count in per_source.values()), (name, per_source)
+    for source, seen in last.items():
+        assert all(state == "active" for state in seen.values()), (source, seen)
 
 
 def test_injected_failure_stopped_the_run_on_that_node():
