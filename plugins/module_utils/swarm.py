@@ -56,6 +56,10 @@ POLL_INTERVAL = 1.0
 UNLOCK_ANSWER_SECONDS = 10
 # After a leader change every node is "unknown" until it reports to the new leader (10-40 s seen).
 NODE_SETTLE_SECONDS = 60
+# Service label a surged drain sets, in the same update as the extra replicas, to the replica
+# count to restore. A drain interrupted before restoring (its manager died) leaves it behind;
+# the next drain or reactivation puts the service back at that count.
+SURGE_LABEL = 'swarmops.drain.surged-from'
 
 # Task states in which a task occupies its node (swarmkit's order, up to running).
 LIVE_TASK_STATES = frozenset((
@@ -540,7 +544,13 @@ class SwarmClient(object):
     def __init__(self, module, api=None):
         self.module = module
         self.docker_host = module.params.get('docker_host') or DEFAULT_DOCKER_HOST
-        self.timeout = module.params.get('timeout') or DEFAULT_TIMEOUT
+        timeout = module.params.get('timeout')
+        if timeout is not None and timeout <= 0:
+            # Before any connection: 0 used to mean the default and a negative value a deadline already passed.
+            fail(module, 'timeout must be a positive number of seconds, got %s. Nothing was changed. Give the seconds '
+                         'the whole operation may take (waits included), or leave timeout out for the default of %d.'
+                 % (timeout, DEFAULT_TIMEOUT))
+        self.timeout = timeout or DEFAULT_TIMEOUT
         self.started = _now()
         self.deadline = self.started + self.timeout
         self.api = api if api is not None else self._connect()
@@ -568,6 +578,24 @@ class SwarmClient(object):
             return method(*args, **kwargs)
         except APIError as exc:
             self.fail('Docker engine at %s refused to %s: %s' % (self.docker_host, what, api_error_text(exc)))
+        except (DockerException, RequestException) as exc:
+            self.fail('Docker engine at %s did not answer while trying to %s: %s' % (self.docker_host, what, exc))
+
+    # How many times a wait found the swarm without a leader (an election) and went on waiting.
+    leaderless_polls = 0
+
+    def poll(self, what, method, *args, **kwargs):
+        """Like call(), for one poll of a wait: when the swarm has no leader for a moment (an election
+        after a manager died or was cut off) it returns None instead of failing, and the wait goes on
+        until its deadline. Any other engine error fails as in call()."""
+        try:
+            return method(*args, **kwargs)
+        except APIError as exc:
+            text = api_error_text(exc)
+            if not SwarmUnavailable(text).no_leader:
+                self.fail('Docker engine at %s refused to %s: %s' % (self.docker_host, what, text))
+            self.leaderless_polls += 1
+            return None
         except (DockerException, RequestException) as exc:
             self.fail('Docker engine at %s did not answer while trying to %s: %s' % (self.docker_host, what, exc))
 
@@ -695,8 +723,9 @@ class SwarmClient(object):
     def remove_node(self, node, force):
         return self.call('remove node %s' % node_label(node), self.api.remove_node, node['ID'], force=force)
 
-    def scale_service(self, service_id, replicas):
-        """Set Spec.Mode.Replicated.Replicas of a service and nothing else.
+    def scale_service(self, service_id, replicas, set_labels=None, remove_labels=()):
+        """Set Spec.Mode.Replicated.Replicas of a service (and, in the same update, the service labels
+        given) and nothing else.
 
         The low-level update replaces the whole spec, so every part of the current spec is sent back
         as it is (SDK ``Service.scale()`` would rebuild parts of it).
@@ -706,10 +735,14 @@ class SwarmClient(object):
             spec = copy.deepcopy(service['Spec'])
             mode = spec.get('Mode') or {}
             mode.setdefault('Replicated', {})['Replicas'] = int(replicas)
+            labels = dict(spec.get('Labels') or {})
+            labels.update(set_labels or {})
+            for key in remove_labels:
+                labels.pop(key, None)
             kwargs = dict(
                 task_template=spec.get('TaskTemplate') or {},
                 name=spec.get('Name'),
-                labels=spec.get('Labels') or {},
+                labels=labels,
                 mode=mode,
                 update_config=spec.get('UpdateConfig'),
                 rollback_config=spec.get('RollbackConfig'),

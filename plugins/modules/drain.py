@@ -159,6 +159,7 @@ pending:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    SURGE_LABEL,
     DifferenceTracker,
     SwarmClient,
     describe_node,
@@ -170,6 +171,8 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     parse_min_available,
     plan_drain,
     running_by_service,
+    service_name,
+    service_replicas,
     surge_replicas,
     swarm_argument_spec,
 )
@@ -183,7 +186,8 @@ class DrainManager(object):
         self.client = client
         self.params = module.params
         self.diff = DifferenceTracker()
-        self.result = dict(changed=False)
+        self.result = dict(changed=False, went_down=False, restored_surges=[])
+        self.last_progress = dict(tasks_on_node=[], services_below_target=[])
 
     def run(self):
         try:
@@ -249,10 +253,11 @@ class DrainManager(object):
             # Paused: the extra tasks cannot land on the node being emptied.
             self.client.update_node_spec(self.fresh_node(), Availability='pause')
         for move in surge_moves:
-            self.client.scale_service(move.id, move.surged_to)
+            # The count to go back to travels with the surge, so that a drain cut short (its
+            # manager died) is undone by the next one.
+            self.client.scale_service(move.id, move.surged_to, set_labels={SURGE_LABEL: str(move.desired)})
         targets = dict((move.id, move.surge_target_elsewhere) for move in surge_moves)
-        outcome = self.client.wait_until(lambda: drain_progress(
-            self.node['ID'], self.client.tasks(), targets, self.services_by_id, require_empty_node=False))
+        outcome = self.client.wait_until(lambda: self.progress(targets, require_empty_node=False))
         if not outcome.done:
             self.restore_replicas(surge_moves)
             if have == 'active':
@@ -269,14 +274,11 @@ class DrainManager(object):
         # Surged services wait for every surged slot to run, so whichever slots the scale-down
         # removes, the ones kept are running.
         targets = dict((move.id, move.surged_to or move.desired) for move in self.moves if move.budgeted)
-        node_down = node_state(self.node) == 'down'
-        outcome = self.client.wait_until(lambda: drain_progress(
-            self.node['ID'], self.client.tasks(), targets, self.services_by_id, node_down=node_down))
+        outcome = self.client.wait_until(lambda: self.progress(targets))
         self.restore_replicas(surge_moves)
         if outcome.done and surge_moves:
             targets = dict((move.id, move.desired) for move in self.moves if move.budgeted)
-            outcome = self.client.wait_until(lambda: drain_progress(
-                self.node['ID'], self.client.tasks(), targets, self.services_by_id, node_down=node_down))
+            outcome = self.client.wait_until(lambda: self.progress(targets))
         if not outcome.done:
             self.client.fail(
                 'Timed out after %ss draining node %s. The node stays drained%s. Pending: %s. Check the services\' '
@@ -289,9 +291,56 @@ class DrainManager(object):
                 changed=self.diff.has_differences)
         self.report_services(final=True)
 
+    def progress(self, targets, require_empty_node=True):
+        """One poll of a wait. The node's state is read every time: a node that goes down while it
+        drains cannot report its tasks stopping, so from then on a task counts as moved once the
+        swarm told it to stop. A poll that finds no leader (an election) keeps the last progress."""
+        tasks = self.client.poll('list tasks', self.client.api.tasks)
+        node = self.client.poll('inspect node %s' % node_label(self.node), self.client.api.inspect_node, self.node['ID'])
+        if tasks is None or node is None:
+            return False, self.last_progress
+        node_down = node_state(node) == 'down'
+        if node_down and not self.result['went_down']:
+            self.result['went_down'] = True
+            self.module.warn('Node %s went down while it was draining; its tasks count as moved once the swarm '
+                             'told them to stop.' % node_label(self.node))
+        done, self.last_progress = drain_progress(self.node['ID'], tasks, targets, self.services_by_id,
+                                                  require_empty_node=require_empty_node, node_down=node_down)
+        return done, self.last_progress
+
     def restore_replicas(self, surge_moves):
         for move in surge_moves:
-            self.client.scale_service(move.id, move.desired)
+            self.client.scale_service(move.id, move.desired, remove_labels=[SURGE_LABEL])
+
+    def restore_leftover_surges(self):
+        """Put back services that an earlier, interrupted surged drain left scaled up.
+
+        Only a service that runs all its replicas is scaled down, so the tasks kept are running ones.
+        """
+        left = [service for service in self.client.services()
+                if SURGE_LABEL in ((service.get('Spec') or {}).get('Labels') or {})]
+        if not left:
+            return
+        running = running_by_service(self.client.tasks())
+        for service in sorted(left, key=service_name):
+            original = service['Spec']['Labels'][SURGE_LABEL]
+            try:
+                original = int(original)
+            except ValueError:
+                continue
+            desired = service_replicas(service)
+            entry = dict(name=service_name(service), replicas_before=desired, replicas_after=original)
+            if desired is None or running.get(service['ID'], 0) < desired:
+                entry['replicas_after'] = desired
+                self.module.warn('Service %s carries %s=%s from an interrupted surge but runs %d of %d replicas; '
+                                 'it is left scaled up until it converges (the next drain puts it back).'
+                                 % (service_name(service), SURGE_LABEL, original, running.get(service['ID'], 0),
+                                    desired or 0))
+                continue
+            if not self.module.check_mode:
+                self.client.scale_service(service['ID'], original, remove_labels=[SURGE_LABEL])
+            self.result['restored_surges'].append(entry)
+            self.diff.add('replicas of %s (left by an interrupted surge)' % service_name(service), desired, original)
 
     # -- reporting -----------------------------------------------------------------------
 
@@ -317,6 +366,7 @@ class DrainManager(object):
         return self.client.inspect_node(self.node['ID']) or self.node
 
     def finish(self):
+        self.restore_leftover_surges()
         self.result['changed'] = self.diff.has_differences
         if self.module.check_mode or not self.result['changed']:
             after = dict(self.result['node_before'])

@@ -283,6 +283,8 @@ class FakeEngine(object):
         current = self.service(service)
         spec = current['Spec']
         spec['Mode'] = copy.deepcopy(kwargs['mode'])
+        if kwargs.get('labels') is not None:
+            spec['Labels'] = copy.deepcopy(kwargs['labels'])
         current['Version']['Index'] += 1
         return {'Warnings': None}
 

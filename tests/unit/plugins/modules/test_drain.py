@@ -10,7 +10,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.modules import drain
-from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import NO_LEADER, make_service
+from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import SURGE_LABEL
+from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import NO_LEADER, api_error, make_service
 
 
 @pytest.fixture
@@ -210,3 +211,112 @@ def test_down_node_counts_tasks_told_to_stop_as_moved(workload, run_module):
     workload.step = step_without_reports_from_w2
     result = run_module(drain, dict(node='w2', min_available=0, timeout=60))
     assert not result.failed and result['changed'] is True
+
+
+def test_node_that_goes_down_mid_drain_completes_the_drain_and_says_so(workload, run_module):
+    # The node dies after the drain started: from then on it cannot report its tasks stopping.
+    original_step = workload.step
+    steps = {'count': 0}
+
+    def step_with_w1_dying():
+        steps['count'] += 1
+        if steps['count'] == 2:
+            workload.node('w1')['Status']['State'] = 'down'
+        stale = [task for task in workload.tasks_table if task['NodeID'] == 'id-w1']
+        before = [task['Status']['State'] for task in stale]
+        original_step()
+        if steps['count'] >= 2:
+            for task, state in zip(stale, before):
+                task['Status']['State'] = state
+
+    workload.step = step_with_w1_dying
+    result = run_module(drain, dict(node='w1', min_available=0, timeout=60))
+    assert not result.failed and result['changed'] is True
+    assert result['went_down'] is True
+    assert result['node_after']['state'] == 'down'
+    assert any('went down while it was draining' in warning for warning in result.warning_texts)
+    assert workload.running('web', exclude='w1') == 4 and workload.running('solo', exclude='w1') == 1
+
+
+def test_a_leader_election_during_the_wait_is_ridden_out(workload, run_module):
+    # Two polls find no leader (a manager died, the others elect a new one); the wait goes on.
+    original_tasks = workload.tasks
+    calls = {'count': 0}
+
+    def tasks(filters=None):
+        calls['count'] += 1
+        if calls['count'] in (2, 3):
+            raise api_error(NO_LEADER)
+        return original_tasks(filters)
+
+    workload.tasks = tasks
+    result = run_module(drain, dict(node='w1', min_available=0, timeout=60))
+    assert not result.failed and result['changed'] is True
+    assert workload.running('web', exclude='w1') == 4
+
+
+def test_other_engine_errors_during_the_wait_still_fail(workload, run_module):
+    original_tasks = workload.tasks
+    calls = {'count': 0}
+
+    def tasks(filters=None):
+        calls['count'] += 1
+        if calls['count'] == 2:
+            raise api_error('permission denied', 403)
+        return original_tasks(filters)
+
+    workload.tasks = tasks
+    result = run_module(drain, dict(node='w1', min_available=0, timeout=60))
+    assert result.failed and 'refused to list tasks: permission denied' in result.msg
+
+
+def test_surge_records_the_count_to_restore_and_removes_it_after(workload, run_module):
+    result = run_module(drain, dict(node='w1', surge=True))
+    assert not result.failed
+    labels = [call[3]['labels'] for call in workload.calls_named('update_service')]
+    assert labels == [{'team': 'ops', SURGE_LABEL: '1'}, {'team': 'ops'}]
+    assert SURGE_LABEL not in (workload.service('solo')['Spec'].get('Labels') or {})
+
+
+def move_solo_off_w1(engine):
+    engine.tasks_table = [task for task in engine.tasks_table if not (task['ServiceID'] == 's-solo' and task['NodeID'] == 'id-w1')]
+    engine.place('solo', 'w2', 'm2')
+
+
+def test_surge_left_by_an_interrupted_drain_is_restored(workload, run_module):
+    # A drain whose manager died after scaling solo up: solo runs 2 replicas, labelled with 1.
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 2
+    solo['Spec']['Labels'] = {SURGE_LABEL: '1', 'team': 'a'}
+    move_solo_off_w1(workload)
+    workload.node('w1')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1', surge=True, timeout=60), diff=True)
+    assert not result.failed and result['changed'] is True
+    assert result['restored_surges'] == [dict(name='solo', replicas_before=2, replicas_after=1)]
+    assert solo['Spec']['Mode']['Replicated']['Replicas'] == 1 and solo['Spec']['Labels'] == {'team': 'a'}
+    assert min(workload.running_history['s-solo']) >= 1
+    again = run_module(drain, dict(node='w1', surge=True, timeout=60))
+    assert again['changed'] is False and again['restored_surges'] == []
+
+
+def test_leftover_surge_is_reported_not_restored_in_check_mode(workload, run_module):
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 2
+    solo['Spec']['Labels'] = {SURGE_LABEL: '1'}
+    move_solo_off_w1(workload)
+    workload.node('w1')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1', state='active'), check_mode=True)
+    assert result['changed'] is True and result['restored_surges'][0]['replicas_after'] == 1
+    assert changes(workload) == []
+
+
+def test_leftover_surge_of_a_service_not_converged_is_left_alone(workload, run_module):
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 2
+    solo['Spec']['Labels'] = {SURGE_LABEL: '1'}
+    workload.scheduler_paused = True
+    workload.node('w1')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1', state='active'))
+    assert not result.failed and result['restored_surges'] == []
+    assert solo['Spec']['Mode']['Replicated']['Replicas'] == 2
+    assert any('interrupted surge' in warning for warning in result.warning_texts)
