@@ -1,0 +1,156 @@
+"""After four faults injected during maintain.yml and the repairs: checked from the run logs
+and from the engines themselves."""
+import json
+import os
+import re
+import sys
+
+import pytest
+import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+from swarm_checks import node_inspect, running_tasks  # noqa: E402
+
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
+MANAGERS = INVENTORY.get_hosts("swarm_managers")
+WORKERS = INVENTORY.get_hosts("swarm_workers")
+ALL = MANAGERS + WORKERS
+# The scenario injects its faults on the first worker and cuts off the last manager.
+WORKER = WORKERS[0]
+CUT_OFF = MANAGERS[-1]
+SURGE_LABEL = "swarmops.drain.surged-from"
+testinfra_hosts = ALL
+
+
+def read(name):
+    with open(os.path.join(EPHEMERAL, name)) as handle:
+        return handle.read()
+
+
+def rc(log):
+    found = re.findall(r"^RC=(-?\d+)\s*$", log, re.M)
+    assert found, "no exit code recorded"
+    return int(found[-1])
+
+
+def stop_message(log):
+    """The text of the run's 'Maintenance stopped on ...' failure, as one line."""
+    match = re.search(r"Maintenance stopped on (.*?)(?:\n\n|PLAY RECAP)", log, re.S)
+    assert match, "the run did not report where it stopped"
+    return " ".join(match.group(0).split())
+
+
+@pytest.fixture(scope="module")
+def manager():
+    return testinfra.get_host("ansible://%s" % MANAGERS[0], ansible_inventory=INVENTORY_DIR)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return json.loads(read("baseline.json"))
+
+
+# -- the runs ---------------------------------------------------------------------------
+
+def test_fault1_killed_mid_drain_stopped_naming_the_node_and_the_reason():
+    log = read("fault1-run.log")
+    assert rc(log) != 0
+    message = stop_message(log)
+    assert message.startswith("Maintenance stopped on %s" % WORKER)
+    assert "Node %s went down while it was draining" % WORKER in message, message
+    assert "left drained" in message
+
+
+def test_fault2_leader_killed_stopped_naming_the_worker_and_the_lost_leader():
+    log = read("fault2-run.log")
+    leader = read("fault2-leader").strip()
+    assert leader in MANAGERS
+    assert rc(log) != 0
+    message = stop_message(log)
+    assert message.startswith("Maintenance stopped on %s" % WORKER)
+    # Either the killed leader ran the step (it no longer answers), or another manager ran it
+    # and the health gate found the leader gone: both name it.
+    assert leader in message.split("):", 1)[-1], message
+
+
+def test_fault3_cut_off_manager_was_ridden_out_or_named():
+    log = read("fault3-run.log")
+    if rc(log) == 0:
+        assert "complete" in log and "Maintained now" in log
+    else:
+        message = stop_message(log)
+        assert CUT_OFF in message, message
+
+
+def test_fault4_engine_not_back_stopped_naming_node_and_timeout():
+    log = read("fault4-run.log")
+    assert rc(log) != 0
+    message = stop_message(log)
+    assert message.startswith("Maintenance stopped on %s" % WORKER)
+    assert "The Docker engine on %s did not come back within 20s after its restart" % WORKER in message, message
+    assert "at step 'maintenance'" in message
+
+
+@pytest.mark.parametrize("fault", [1, 2, 3, 4])
+def test_rerun_after_the_repair_completed(fault):
+    log = read("fault%d-rerun.log" % fault)
+    assert rc(log) == 0, log[-3000:]
+    assert re.search(r"Run \S+: complete", log)
+    assert "failed=0" in log and "unreachable=0" in log
+
+
+@pytest.mark.parametrize("fault", [1, 2, 4])
+def test_rerun_took_the_stopped_node_first(fault):
+    moved = re.findall(r"Moved off (\S+):", read("fault%d-rerun.log" % fault))
+    assert moved and moved[0] == WORKER, moved
+
+
+# -- the swarm afterwards, from the engines ---------------------------------------------
+
+def test_no_service_was_deleted_and_each_is_back_at_its_count(manager, baseline):
+    before = {spec["Name"]: spec for spec in baseline["services"]}
+    now = {s["Spec"]["Name"]: s["Spec"] for s in json.loads(manager.check_output(
+        "docker service inspect $(docker service ls -q)"))}
+    assert set(now) == set(before), "services before %s, now %s" % (sorted(before), sorted(now))
+    for name, spec in before.items():
+        replicated = spec["Mode"].get("Replicated")
+        if replicated is not None:
+            assert now[name]["Mode"]["Replicated"]["Replicas"] == replicated["Replicas"], name
+            assert len(running_tasks(manager, name)) == replicated["Replicas"], name
+        assert SURGE_LABEL not in (now[name].get("Labels") or {}), "%s still carries a surge" % name
+
+
+def test_global_service_runs_on_every_node(manager):
+    assert len(running_tasks(manager, "agent")) == len(ALL)
+
+
+def test_no_secret_or_config_was_lost(manager, baseline):
+    assert baseline["secrets"].split() and baseline["configs"].split()
+    assert sorted(manager.check_output("docker secret ls -q").split()) == sorted(baseline["secrets"].split())
+    assert sorted(manager.check_output("docker config ls -q").split()) == sorted(baseline["configs"].split())
+    web = json.loads(manager.check_output("docker service inspect web"))[0]["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert [s["SecretName"] for s in web["Secrets"]] == ["chaos-secret"]
+    assert [c["ConfigName"] for c in web["Configs"]] == ["chaos-config"]
+
+
+def test_every_node_ready_and_active_three_reachable_managers_one_leader(manager):
+    nodes = node_inspect(manager)
+    assert sorted(n["Description"]["Hostname"] for n in nodes) == sorted(ALL)
+    assert all(n["Status"]["State"] == "ready" for n in nodes)
+    assert all(n["Spec"]["Availability"] == "active" for n in nodes)
+    managers = [n for n in nodes if n["Spec"]["Role"] == "manager"]
+    assert sorted(n["Description"]["Hostname"] for n in managers) == sorted(MANAGERS)
+    assert all(n["ManagerStatus"]["Reachability"] == "reachable" for n in managers)
+    assert len([n for n in managers if n["ManagerStatus"].get("Leader")]) == 1
+
+
+def test_maintenance_lock_released(manager):
+    labels = json.loads(manager.check_output("docker info --format '{{json .Swarm.Cluster.Spec.Labels}}'")) or {}
+    assert not [key for key in labels if key.startswith("swarmops.lock.")], labels
+
+
+def test_engine_answers_and_hold_removed(host):
+    assert host.check_output("docker info --format '{{.Swarm.LocalNodeState}}'") == "active"
+    assert not host.file("/run/swarmops/engine-hold").exists
