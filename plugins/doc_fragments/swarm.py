@@ -30,6 +30,7 @@ options:
         becoming reachable, tasks moving off a drained node).
       - When the time is up the module fails and says what is still pending.
       - A single API request is also limited to this value, but to at most 60 seconds.
+      - Must be a positive number of seconds; V(0) or a negative value is refused before the engine is contacted.
     type: int
     default: 300
     version_added: 0.1.0

@@ -28,6 +28,13 @@ description:
     down, which cannot report its tasks stopping, a task counts as moved once the swarm told it to stop.
   - On timeout the module fails with what is still pending; the node stays drained and surged
     services are scaled back to their original replica count.
+  - While it waits, a poll that finds the swarm without a leader (an election) is not an error: the
+    wait goes on until O(timeout). The node is read on every poll, so a node that goes down while it
+    drains is noticed and reported (RV(went_down)).
+  - A surge records the replica count to restore in the service label C(swarmops.drain.surged-from),
+    in the same update. A service that carries it when no surge of this call is running (a drain
+    cut short, for example by the death of the manager running it) is put back at that count once
+    it runs all its replicas, by any call of this module (RV(restored_surges)).
   - A drained manager stays a manager. O(state=active) reactivates the node.
 author:
   - swarmops.lifecycle developers (@swarmops)
@@ -145,6 +152,23 @@ surged_services:
   type: list
   elements: str
   sample: [db]
+went_down:
+  description:
+    - Whether the node went down while the module waited. Its tasks then count as moved once the
+      swarm told them to stop; the caller should not go on maintaining a node that is down.
+  returned: always
+  type: bool
+  sample: false
+  version_added: 0.1.0
+restored_surges:
+  description:
+    - Services that an earlier, interrupted surge left scaled up (service label
+      C(swarmops.drain.surged-from)) and that were put back at their count (in check mode, would be).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: db, replicas_before: 2, replicas_after: 1}]
+  version_added: 0.1.0
 elapsed:
   description: Seconds the module took.
   returned: always
