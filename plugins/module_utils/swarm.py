@@ -612,8 +612,10 @@ class SwarmClient(object):
     def sleep(seconds):
         _sleep(seconds)
 
-    def wait_until(self, check, interval=POLL_INTERVAL):
-        return wait_until(check, self.deadline, interval=interval)
+    def wait_until(self, check, interval=POLL_INTERVAL, limit=None):
+        """wait_until() within the module's deadline, or within ``limit`` seconds from now if sooner."""
+        deadline = self.deadline if limit is None else min(self.deadline, _now() + limit)
+        return wait_until(check, deadline, interval=interval)
 
     # -- engine and swarm state ----------------------------------------------------------
 

@@ -180,6 +180,8 @@ pending:
   type: dict
 '''
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
@@ -202,6 +204,29 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
 )
 
 AVAILABILITY_BY_STATE = dict(drained='drain', active='active', paused='pause')
+# An election after a manager restarted or died takes seconds; a lost quorum does not end.
+LEADER_WAIT_SECONDS = 30
+
+
+def surge_record(service, default):
+    """(original replicas, surged replicas, node ID) from a service's surge label.
+
+    The label is JSON written by this module ({"replicas", "surged_to", "node"}); a bare number
+    (the original count only) is read too. Without a readable label: (default, None, None).
+    """
+    raw = (((service or {}).get('Spec') or {}).get('Labels') or {}).get(SURGE_LABEL)
+    if raw is None:
+        return default, None, None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return default, None, None
+    if isinstance(record, int) and not isinstance(record, bool):
+        return record, None, None
+    if not isinstance(record, dict) or not isinstance(record.get('replicas'), int):
+        return default, None, None
+    surged_to = record.get('surged_to') if isinstance(record.get('surged_to'), int) else None
+    return record['replicas'], surged_to, record.get('node')
 
 
 class DrainManager(object):
@@ -218,8 +243,9 @@ class DrainManager(object):
             parse_min_available(self.params['min_available'])
         except ValueError as exc:
             self.client.fail('Invalid min_available for node %s: %s' % (self.params['node'], exc))
-        nodes = self.client.nodes('read the node list to drain %s' % self.params['node'])
+        nodes = self.first_node_list()
         self.node = self.client.require_node(nodes, self.params['node'])
+        self.down_at_start = node_state(self.node) == 'down'
         self.result['node_before'] = describe_node(self.node)
         want = AVAILABILITY_BY_STATE[self.params['state']]
         have = node_availability(self.node)
@@ -230,6 +256,19 @@ class DrainManager(object):
         elif have != want and not self.module.check_mode:
             self.client.update_node_spec(self.fresh_node(), Availability=want)
         self.finish()
+
+    def first_node_list(self):
+        """The node list; an election in progress (a manager just restarted or died) is waited for
+        a little, so that it is not taken for a lost quorum."""
+        purpose = 'read the node list to drain %s' % self.params['node']
+        outcome = self.client.wait_until(lambda: self.try_nodes(), limit=LEADER_WAIT_SECONDS)
+        if outcome.done:
+            return outcome.progress
+        return self.client.nodes(purpose)
+
+    def try_nodes(self):
+        nodes = self.client.poll('list nodes', self.client.api.nodes)
+        return nodes is not None, nodes
 
     # -- drained -------------------------------------------------------------------------
 
@@ -278,8 +317,11 @@ class DrainManager(object):
             self.client.update_node_spec(self.fresh_node(), Availability='pause')
         for move in surge_moves:
             # The count to go back to travels with the surge, so that a drain cut short (its
-            # manager died) is undone by the next one.
-            self.client.scale_service(move.id, move.surged_to, set_labels={SURGE_LABEL: str(move.desired)})
+            # manager died) is undone by the next one. A service still carrying the record of an
+            # earlier, interrupted surge keeps its original count: that is where it goes back to.
+            move.restore_to = surge_record(self.services_by_id.get(move.id), move.desired)[0]
+            self.client.scale_service(move.id, move.surged_to, set_labels={SURGE_LABEL: json.dumps(dict(
+                replicas=move.restore_to, surged_to=move.surged_to, node=self.node['ID']), sort_keys=True)})
         targets = dict((move.id, move.surge_target_elsewhere) for move in surge_moves)
         outcome = self.client.wait_until(lambda: self.progress(targets, require_empty_node=False))
         if not outcome.done:
@@ -301,7 +343,8 @@ class DrainManager(object):
         outcome = self.client.wait_until(lambda: self.progress(targets))
         self.restore_replicas(surge_moves)
         if outcome.done and surge_moves:
-            targets = dict((move.id, move.desired) for move in self.moves if move.budgeted)
+            targets = dict((move.id, getattr(move, 'restore_to', None) or move.desired)
+                           for move in self.moves if move.budgeted)
             outcome = self.client.wait_until(lambda: self.progress(targets))
         if not outcome.done:
             self.client.fail(
@@ -324,7 +367,8 @@ class DrainManager(object):
         if tasks is None or node is None:
             return False, self.last_progress
         node_down = node_state(node) == 'down'
-        if node_down and not self.result['went_down']:
+        self.last_node = node
+        if node_down and not self.result['went_down'] and not self.down_at_start:
             self.result['went_down'] = True
             self.module.warn('Node %s went down while it was draining; its tasks count as moved once the swarm '
                              'told them to stop.' % node_label(self.node))
@@ -334,36 +378,58 @@ class DrainManager(object):
 
     def restore_replicas(self, surge_moves):
         for move in surge_moves:
-            self.client.scale_service(move.id, move.desired, remove_labels=[SURGE_LABEL])
+            self.client.scale_service(move.id, getattr(move, 'restore_to', None) or move.desired,
+                                      remove_labels=[SURGE_LABEL])
 
     def restore_leftover_surges(self):
         """Put back services that an earlier, interrupted surged drain left scaled up.
 
-        Only a service that runs all its replicas is scaled down, so the tasks kept are running ones.
+        The service label records the original count, the surged count and the node being drained.
+        A record is acted on only when its drain is over: the node is this call's node, or active
+        again, or gone (another node's surge may be under way right now, with serial > 1). The
+        service goes back to its original count only when it still has the surged count (else an
+        operator changed it since: the record is dropped and the count left alone) and all its
+        replicas run on other nodes than this one, so the tasks kept are running ones.
         """
-        left = [service for service in self.client.services()
-                if SURGE_LABEL in ((service.get('Spec') or {}).get('Labels') or {})]
+        services = self.client.poll('list services', self.client.api.services)
+        if services is None:
+            self.module.warn('The swarm had no leader at the end of the call: services left scaled up by an '
+                             'interrupted surge (label %s), if any, are put back by the next drain.' % SURGE_LABEL)
+            return
+        left = [service for service in services if SURGE_LABEL in ((service.get('Spec') or {}).get('Labels') or {})]
         if not left:
             return
-        running = running_by_service(self.client.tasks())
+        nodes = dict((node['ID'], node) for node in self.client.poll('list nodes', self.client.api.nodes) or [])
+        tasks = self.client.poll('list tasks', self.client.api.tasks)
+        if tasks is None or not nodes:
+            return
         for service in sorted(left, key=service_name):
-            original = service['Spec']['Labels'][SURGE_LABEL]
-            try:
-                original = int(original)
-            except ValueError:
-                continue
+            original, surged_to, node_id = surge_record(service, None)
             desired = service_replicas(service)
-            entry = dict(name=service_name(service), replicas_before=desired, replicas_after=original)
-            if desired is None or running.get(service['ID'], 0) < desired:
-                entry['replicas_after'] = desired
-                self.module.warn('Service %s carries %s=%s from an interrupted surge but runs %d of %d replicas; '
-                                 'it is left scaled up until it converges (the next drain puts it back).'
-                                 % (service_name(service), SURGE_LABEL, original, running.get(service['ID'], 0),
-                                    desired or 0))
+            owner = nodes.get(node_id) if node_id else None
+            if node_id and node_id != self.node['ID'] and owner is not None and node_availability(owner) != 'active':
+                continue  # that node's drain may still be under way
+            running = running_by_service([task for task in tasks if nodes.get(task.get('NodeID')) is not None
+                                          and node_state(nodes[task['NodeID']]) == 'ready'], exclude_node=self.node['ID'])
+            if original is None or desired is None or (surged_to is not None and desired != surged_to):
+                # Unreadable, or the count was changed since the surge: keep the count, drop the record.
+                self.module.warn('Service %s carries %s=%r but has %s replicas: the record is dropped and the count '
+                                 'left as it is.' % (service_name(service), SURGE_LABEL,
+                                                     service['Spec']['Labels'][SURGE_LABEL], desired))
+                if not self.module.check_mode:
+                    self.client.scale_service(service['ID'], desired, remove_labels=[SURGE_LABEL])
+                self.diff.add('surge record of %s' % service_name(service), service['Spec']['Labels'][SURGE_LABEL], None)
+                continue
+            if running.get(service['ID'], 0) < desired:
+                self.module.warn('Service %s was left at %d replicas by an interrupted surge (it had %d) but runs %d of '
+                                 'them on other nodes than %s: it is left scaled up until they run (the next drain or '
+                                 'reactivation puts it back).' % (service_name(service), desired, original,
+                                                                  running.get(service['ID'], 0), node_label(self.node)))
                 continue
             if not self.module.check_mode:
                 self.client.scale_service(service['ID'], original, remove_labels=[SURGE_LABEL])
-            self.result['restored_surges'].append(entry)
+            self.result['restored_surges'].append(dict(name=service_name(service), replicas_before=desired,
+                                                       replicas_after=original))
             self.diff.add('replicas of %s (left by an interrupted surge)' % service_name(service), desired, original)
 
     # -- reporting -----------------------------------------------------------------------
@@ -387,7 +453,9 @@ class DrainManager(object):
         return '; '.join(parts) or 'nothing'
 
     def fresh_node(self):
-        return self.client.inspect_node(self.node['ID']) or self.node
+        """The node as the swarm has it now; without a leader, the last state seen."""
+        node = self.client.poll('inspect node %s' % node_label(self.node), self.client.api.inspect_node, self.node['ID'])
+        return node or getattr(self, 'last_node', None) or self.node
 
     def finish(self):
         self.restore_leftover_surges()
@@ -401,6 +469,7 @@ class DrainManager(object):
         if self.module._diff:
             self.result['diff'] = self.diff.as_diff()
         self.result['elapsed'] = self.client.elapsed()
+        self.result['leaderless_polls'] = self.client.leaderless_polls
         self.module.exit_json(**self.result)
 
 

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.modules import drain
@@ -274,7 +276,9 @@ def test_surge_records_the_count_to_restore_and_removes_it_after(workload, run_m
     result = run_module(drain, dict(node='w1', surge=True))
     assert not result.failed
     labels = [call[3]['labels'] for call in workload.calls_named('update_service')]
-    assert labels == [{'team': 'ops', SURGE_LABEL: '1'}, {'team': 'ops'}]
+    assert len(labels) == 2 and labels[1] == {'team': 'ops'}
+    assert json.loads(labels[0].pop(SURGE_LABEL)) == dict(replicas=1, surged_to=2, node='id-w1')
+    assert labels[0] == {'team': 'ops'}
     assert SURGE_LABEL not in (workload.service('solo')['Spec'].get('Labels') or {})
 
 
@@ -320,3 +324,66 @@ def test_leftover_surge_of_a_service_not_converged_is_left_alone(workload, run_m
     assert not result.failed and result['restored_surges'] == []
     assert solo['Spec']['Mode']['Replicated']['Replicas'] == 2
     assert any('interrupted surge' in warning for warning in result.warning_texts)
+
+
+def record(replicas, surged_to, node):
+    return json.dumps(dict(replicas=replicas, surged_to=surged_to, node=node))
+
+
+def test_a_new_surge_keeps_the_original_count_of_a_leftover(workload, run_module):
+    # solo really has 1 replica; an interrupted surge left it at 2, both tasks on w1.
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 2
+    solo['Spec']['Labels'] = {SURGE_LABEL: record(1, 2, 'id-w2')}
+    workload.place('solo', 'w1')
+    result = run_module(drain, dict(node='w1', surge=True, min_available=1, timeout=120))
+    assert not result.failed
+    assert solo['Spec']['Mode']['Replicated']['Replicas'] == 1
+    assert SURGE_LABEL not in solo['Spec']['Labels']
+    assert min(workload.running_history['s-solo']) >= 1
+
+
+def test_leftover_of_a_drain_still_under_way_elsewhere_is_left_alone(workload, run_module):
+    # w2 is being drained right now (serial > 1) with solo surged: w1's call must not touch it.
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 2
+    solo['Spec']['Labels'] = {SURGE_LABEL: record(1, 2, 'id-w2')}
+    move_solo_off_w1(workload)
+    workload.node('w2')['Spec']['Availability'] = 'pause'
+    result = run_module(drain, dict(node='w1', state='paused'))
+    assert not result.failed and result['restored_surges'] == []
+    assert solo['Spec']['Mode']['Replicated']['Replicas'] == 2
+
+
+def test_leftover_whose_count_was_changed_since_is_dropped_not_applied(workload, run_module):
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 6
+    solo['Spec']['Labels'] = {SURGE_LABEL: record(2, 3, 'id-w1')}
+    result = run_module(drain, dict(node='w1', state='active'))
+    assert not result.failed and result['changed'] is True
+    assert solo['Spec']['Mode']['Replicated']['Replicas'] == 6 and SURGE_LABEL not in solo['Spec']['Labels']
+    assert any('record is dropped' in warning for warning in result.warning_texts)
+
+
+def test_leftover_counts_only_replicas_running_off_this_node(workload, run_module):
+    # solo at 2 (original 1): one task on w1, which this call drains without waiting.
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 2
+    solo['Spec']['Labels'] = {SURGE_LABEL: record(1, 2, 'id-w1')}
+    workload.place('solo', 'w2')
+    workload.scheduler_paused = True
+    result = run_module(drain, dict(node='w1', min_available=0, wait=False))
+    assert result['restored_surges'] == [] and solo['Spec']['Mode']['Replicated']['Replicas'] == 2
+
+
+def test_an_election_at_the_start_is_waited_for(workload, run_module):
+    workload.nodes_error = NO_LEADER
+    workload.nodes_errors_left = 3
+    result = run_module(drain, dict(node='w1', min_available=0, timeout=120))
+    assert not result.failed and result['changed'] is True
+
+
+def test_a_node_down_from_the_start_is_not_reported_as_going_down(workload, run_module):
+    workload.node('w2')['Status']['State'] = 'down'
+    result = run_module(drain, dict(node='w2', min_available=0, timeout=60))
+    assert result['went_down'] is False
