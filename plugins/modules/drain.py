@@ -188,6 +188,7 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     SURGE_LABEL,
     DifferenceTracker,
     SwarmClient,
+    SwarmUnavailable,
     describe_node,
     describe_task,
     drain_progress,
@@ -267,8 +268,12 @@ class DrainManager(object):
         return self.client.nodes(purpose)
 
     def try_nodes(self):
-        nodes = self.client.poll('list nodes', self.client.api.nodes)
-        return nodes is not None, nodes
+        try:
+            return True, self.client.nodes_or_unavailable()
+        except SwarmUnavailable as exc:
+            if exc.no_leader:
+                return False, None
+            self.client.fail_unavailable(exc, 'read the node list to drain %s' % self.params['node'])
 
     # -- drained -------------------------------------------------------------------------
 
