@@ -434,8 +434,10 @@ class Lab(object):
         argv.append(playbook)
         if extra_vars:
             argv += ["-e", json.dumps(extra_vars)]
-        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="",
+        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                    ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+        # Only the JSON callback may write on stdout (an empty list here is an error in ansible-core 2.19).
+        env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
         env.pop("ANSIBLE_VERBOSITY", None)
         started = time.time()
         try:
