@@ -28,7 +28,7 @@ description:
     down, which cannot report its tasks stopping, a task counts as moved once the swarm told it to stop.
   - On timeout the module fails with what is still pending; the node stays drained and surged
     services are scaled back to their original replica count.
-  - While it waits, a poll that finds the swarm without a leader (an election) is not an error: the
+  - While it waits, a poll that finds the swarm without a leader (an election) is not an error; the
     wait goes on until O(timeout). The node is read on every poll, so a node that goes down while it
     drains is noticed and reported (RV(went_down)).
   - A surge records the replica count to restore in the service label C(swarmops.drain.surged-from),
@@ -262,7 +262,7 @@ class DrainManager(object):
         """The node list; an election in progress (a manager just restarted or died) is waited for
         a little, so that it is not taken for a lost quorum."""
         purpose = 'read the node list to drain %s' % self.params['node']
-        outcome = self.client.wait_until(lambda: self.try_nodes(), limit=LEADER_WAIT_SECONDS)
+        outcome = self.client.wait_until(self.try_nodes, limit=LEADER_WAIT_SECONDS)
         if outcome.done:
             return outcome.progress
         return self.client.nodes(purpose)

@@ -131,7 +131,7 @@ def secrets():
     if not os.path.exists(os.path.join(KNOWN, "secrets.json")):
         pytest.fail("%s is missing: converge did not read the swarm's secrets" % os.path.join(KNOWN, "secrets.json"))
     found, left_out, known = load_secrets()
-    SUMMARY["secrets"] = {"count": len(found), "labels": [label for label, _ in found],
+    SUMMARY["secrets"] = {"count": len(found), "labels": [label for label, dummy in found],
                           "lengths": {label: len(value) for label, value in found}, "left_out": left_out}
     return found
 
@@ -189,7 +189,7 @@ def recap(text):
 # -- what the secrets are --------------------------------------------------------------------
 
 def test_secrets_to_search_for_are_known(secrets):
-    labels = [label for label, _ in secrets]
+    labels = [label for label, dummy in secrets]
     assert len(secrets) >= 12, "only %d secret strings to search for: %s" % (len(secrets), labels)
     short = [label for label, value in secrets if len(value) < 16]
     assert not short, "secret strings too short to search without false matches: %s" % short
@@ -198,7 +198,7 @@ def test_secrets_to_search_for_are_known(secrets):
 
 
 def test_ca_rotation_issued_new_join_tokens():
-    _, _, known = load_secrets()
+    known = load_secrets()[2]
     built, rotated = known["generations"]["built"], known["generations"]["rotated"]
     for kind in ("worker_token", "manager_token"):
         if built[kind] == rotated[kind]:
@@ -221,7 +221,7 @@ def test_swarm_root_ca_is_the_scenario_ca(manager):
 
 def test_searched_tokens_and_key_are_the_swarm_current_ones(manager):
     # Only digests cross the wire: the values never reach a test report.
-    _, _, known = load_secrets()
+    known = load_secrets()[2]
     rotated = known["generations"]["rotated"]
     commands = {"worker_token": "docker swarm join-token -q worker", "manager_token": "docker swarm join-token -q manager",
                 "unlock_key": "docker swarm unlock-key -q"}
@@ -249,7 +249,7 @@ def test_scanner_finds_secrets_wherever_they_were_planted(secrets):
         for variant, data in variants.items():
             assert label in find_secrets(secrets, data), "%s not found %s" % (label, variant)
     json_escaped_pem = json.dumps({"key": planted_pem.decode()}).encode()
-    for label, _ in secrets:
+    for label, dummy in secrets:
         if label.startswith(("worker", "manager", "unlock")):
             assert label in find_secrets(secrets, planted_json), "%s not found in secrets.json" % label
         elif "whole PEM file" not in label:
@@ -306,7 +306,7 @@ def concurrent():
 
 
 def test_concurrent_maintain_runs_overlapped():
-    runs, _ = concurrent()
+    runs = concurrent()[0]
     a, b = (runs[name] for name in CONCURRENT_RUNS)
     assert abs(a["started"] - b["started"]) < 1.0, "started %.2fs apart" % abs(a["started"] - b["started"])
     assert max(a["started"], b["started"]) < min(a["ended"], b["ended"]), "the runs did not overlap"
