@@ -22,6 +22,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 import tarfile
 import warnings
@@ -103,16 +104,20 @@ def load_secrets():
         ca_key = handle.read()
     with open(known["ca_cert"]) as handle:
         ca_cert = handle.read()
-    # A key line made only of public-key bytes also appears in the CA certificate, which the
-    # engines show to anyone (docker info TLSInfo): such a line is not searched. Checked at the
-    # three byte alignments the certificate can have relative to the key's base64 lines.
-    public = [base64.b64encode(b"\0" * shift + pem_der(ca_cert)).decode() for shift in range(3)]
+    # A key line made only of public-key bytes also appears in what the engines show to anyone:
+    # the CA certificate and its public key (docker info TLSInfo.CertIssuerPublicKey, the
+    # SubjectPublicKeyInfo in base64), so such a line is not searched. Checked at the three
+    # byte alignments they can have relative to the key's base64 lines.
+    spki = subprocess.run(["openssl", "pkey", "-in", known["ca_key"], "-pubout", "-outform", "DER"],
+                          capture_output=True, check=True).stdout
+    public = [base64.b64encode(b"\0" * shift + der).decode()
+              for der in (pem_der(ca_cert), spki) for shift in range(3)]
     body = pem_body(ca_key)
     secrets.append(("CA private key, base64 body", "".join(body)))
     left_out = []
     for number, line in enumerate(body, 1):
         if any(line in encoded for encoded in public):
-            left_out.append("CA key body line %d (%d chars): public-key bytes only, in the certificate too" % (number, len(line)))
+            left_out.append("CA key body line %d (%d chars): public-key bytes only, shown openly (certificate, public key)" % (number, len(line)))
         elif len(line) < 16:
             left_out.append("CA key body line %d (%d chars): too short to search" % (number, len(line)))
         else:
