@@ -1,5 +1,35 @@
-"""Facts read from the lab's engines themselves, shared by every scenario's verifier."""
+"""Shared by every scenario's verifier: the scenario's inventory and ephemeral directory,
+and facts read from the lab's engines themselves."""
 import json
+import os
+
+import testinfra
+import testinfra.utils.ansible_runner
+
+# Molecule sets both while it verifies a scenario.
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
+MANAGERS = INVENTORY.get_hosts("swarm_managers")
+WORKERS = INVENTORY.get_hosts("swarm_workers")
+ALL = MANAGERS + WORKERS
+
+
+def read(name):
+    """Text of a file the scenario's converge left in the ephemeral directory."""
+    with open(os.path.join(EPHEMERAL, name)) as handle:
+        return handle.read()
+
+
+def load(name):
+    """A file of the ephemeral directory: parsed when it is .json, else its text."""
+    text = read(name)
+    return json.loads(text) if name.endswith(".json") else text
+
+
+def engine_host(name):
+    """testinfra host of an inventory host (its engine is reached through the lab's connection)."""
+    return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY_DIR)
 
 
 def node_inspect(host):

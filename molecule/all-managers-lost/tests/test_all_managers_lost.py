@@ -1,25 +1,13 @@
 """After every manager was lost and recover.yml restored the backup: from the engines."""
-import json
 import os
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import http_get, node_inspect, running_tasks  # noqa: E402
+from swarm_checks import MANAGERS, WORKERS, engine_host, http_get, load, node_inspect, running_tasks  # noqa: E402
 
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-MANAGERS = INVENTORY.get_hosts("swarm_managers")
-WORKERS = INVENTORY.get_hosts("swarm_workers")
 testinfra_hosts = WORKERS
-
-
-def load(name):
-    with open(os.path.join(EPHEMERAL, name)) as handle:
-        return json.load(handle) if name.endswith(".json") else handle.read()
 
 
 def test_workers_kept_serving_while_every_manager_was_gone():
@@ -41,7 +29,7 @@ def test_recover_planned_a_restore_and_did_it():
 @pytest.fixture(scope="module")
 def leader():
     for name in MANAGERS:
-        host = testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY_DIR)
+        host = engine_host(name)
         if host.run("docker node ls --filter role=manager --format '{{.Self}} {{.ManagerStatus}}'").stdout.count("true Leader"):
             return host
     raise AssertionError("no manager of the inventory leads")

@@ -6,27 +6,15 @@ import re
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import node_inspect, running_tasks  # noqa: E402
+from swarm_checks import ALL, MANAGERS, WORKERS, engine_host, node_inspect, read, running_tasks  # noqa: E402
 
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-MANAGERS = INVENTORY.get_hosts("swarm_managers")
-WORKERS = INVENTORY.get_hosts("swarm_workers")
-ALL = MANAGERS + WORKERS
 # The scenario injects its faults on the first worker and cuts off the last manager.
 WORKER = WORKERS[0]
 CUT_OFF = MANAGERS[-1]
 SURGE_LABEL = "swarmops.drain.surged-from"
 testinfra_hosts = ALL
-
-
-def read(name):
-    with open(os.path.join(EPHEMERAL, name)) as handle:
-        return handle.read()
 
 
 def rc(log):
@@ -44,7 +32,7 @@ def stop_message(log):
 
 @pytest.fixture(scope="module")
 def manager():
-    return testinfra.get_host("ansible://%s" % MANAGERS[0], ansible_inventory=INVENTORY_DIR)
+    return engine_host(MANAGERS[0])
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,11 @@ import os
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import http_get, node_inspect, running_tasks  # noqa: E402
+from swarm_checks import INVENTORY, MANAGERS, WORKERS, engine_host, http_get, node_inspect, running_tasks  # noqa: E402
 
 # The inventory directory: molecule's generated file plus the lab inventory it links.
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-MANAGERS = INVENTORY.get_hosts("swarm_managers")
-WORKERS = INVENTORY.get_hosts("swarm_workers")
 testinfra_hosts = MANAGERS + WORKERS
 
 
@@ -30,7 +25,7 @@ def test_role_matches_inventory_group(host):
 
 
 def lab_host(name):
-    return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY_DIR)
+    return engine_host(name)
 
 
 @pytest.fixture(scope="module")

@@ -1,25 +1,14 @@
 """After leader loss and recover.yml: checked from the engines and the saved snapshots."""
-import json
 import os
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import node_inspect, running_tasks  # noqa: E402
+from swarm_checks import ALL, engine_host, load, node_inspect, running_tasks  # noqa: E402
 
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-ALL = INVENTORY.get_hosts("swarm_managers") + INVENTORY.get_hosts("swarm_workers")
 testinfra_hosts = ALL
 TARGET = 3
-
-
-def load(name):
-    with open(os.path.join(EPHEMERAL, name)) as handle:
-        return json.load(handle) if name.endswith(".json") else handle.read()
 
 
 FACTS = load("facts.json")
@@ -62,7 +51,7 @@ def test_old_leader_rejoined_as_a_worker_and_the_count_is_odd(host):
 def leader_view():
     after = load("after-recovery.json")
     leader = [n["Description"]["Hostname"] for n in managers(after) if n["ManagerStatus"].get("Leader")][0]
-    manager = testinfra.get_host("ansible://%s" % leader, ansible_inventory=INVENTORY_DIR)
+    manager = engine_host(leader)
     return manager, node_inspect(manager)
 
 

@@ -5,26 +5,14 @@ import os
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import node_inspect, running_tasks  # noqa: E402
+from swarm_checks import ALL, MANAGERS, WORKERS, engine_host, node_inspect, read, running_tasks  # noqa: E402
 
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-MANAGERS = INVENTORY.get_hosts("swarm_managers")
-WORKERS = INVENTORY.get_hosts("swarm_workers")
-ALL = MANAGERS + WORKERS
 # Desired replicas set by converge.yml, and the role's default budget (50%, rounded up).
 REPLICATED = {"web": 4, "single": 1, "edge": 2}
 BUDGET = {name: int(math.ceil(replicas * 0.5)) for name, replicas in REPLICATED.items()}
 testinfra_hosts = ALL
-
-
-def read(name):
-    with open(os.path.join(EPHEMERAL, name)) as handle:
-        return handle.read()
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +23,7 @@ def samples():
 
 @pytest.fixture(scope="module")
 def manager():
-    return testinfra.get_host("ansible://%s" % MANAGERS[0], ansible_inventory=INVENTORY_DIR)
+    return engine_host(MANAGERS[0])
 
 
 def test_sampler_covered_the_runs(samples):

@@ -4,16 +4,10 @@ import os
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import node_inspect, running_tasks  # noqa: E402
+from swarm_checks import MANAGERS, load, node_inspect, read, running_tasks  # noqa: E402
 
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-MANAGERS = INVENTORY.get_hosts("swarm_managers")
-WORKERS = INVENTORY.get_hosts("swarm_workers")
 # The survivor of the quorum loss: converge stopped the other two managers.
 testinfra_hosts = [MANAGERS[0]]
 
@@ -42,8 +36,7 @@ def test_secret_made_before_the_failure_is_present(host):
 
 
 def test_surged_drain_never_left_single_without_a_running_task():
-    with open(os.path.join(EPHEMERAL, "surge-samples.jsonl")) as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
+    rows = [json.loads(line) for line in read("surge-samples.jsonl").splitlines() if line.strip()]
     samples = [row for row in rows if "running" in row]
     assert len(samples) > 10
     assert min(row["running"]["single"] for row in samples) >= 1
@@ -57,5 +50,4 @@ def test_surged_drain_never_left_single_without_a_running_task():
     "demote the last manager",
 ])
 def test_refusal_was_tried_for_real(refusal):
-    with open(os.path.join(EPHEMERAL, "refusals.json")) as handle:
-        assert refusal in json.load(handle)
+    assert refusal in load("refusals.json")

@@ -1,24 +1,13 @@
 """After quorum loss and recover.yml: checked from every engine and the saved snapshot."""
-import json
 import os
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import node_inspect, running_tasks  # noqa: E402
+from swarm_checks import ALL, engine_host, load, node_inspect, running_tasks  # noqa: E402
 
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-ALL = INVENTORY.get_hosts("swarm_managers") + INVENTORY.get_hosts("swarm_workers")
 testinfra_hosts = ALL
-
-
-def load(name):
-    with open(os.path.join(EPHEMERAL, name)) as handle:
-        return json.load(handle) if name.endswith(".json") else handle.read()
 
 
 FACTS = load("facts.json")
@@ -44,7 +33,7 @@ def test_the_forced_cluster_grew_back_to_three_managers():
 
 @pytest.fixture(scope="module")
 def leader():
-    manager = testinfra.get_host("ansible://%s" % FACTS["survivor"], ansible_inventory=INVENTORY_DIR)
+    manager = engine_host(FACTS["survivor"])
     return manager
 
 

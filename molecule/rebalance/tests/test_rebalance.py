@@ -4,24 +4,14 @@ import os
 import sys
 
 import pytest
-import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import running_tasks  # noqa: E402
+from swarm_checks import INVENTORY, MANAGERS, read, running_tasks  # noqa: E402
 
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-INVENTORY_DIR = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_DIR)
-MANAGERS = INVENTORY.get_hosts("swarm_managers")
 NEW = ["node6", "node7"]  # the hosts of more-hosts.ini
 testinfra_hosts = [MANAGERS[0]]
 REPLICAS = 10
 BUDGET = 5  # 50% of 10
-
-
-def load(name):
-    with open(os.path.join(EPHEMERAL, name)) as handle:
-        return handle.read()
 
 
 @pytest.fixture(scope="module")
@@ -48,18 +38,18 @@ def test_new_nodes_run_tasks_and_spread_is_within_max_skew(spread):
 
 
 def test_never_below_budget_during_the_move():
-    rows = [json.loads(line) for line in load("samples.jsonl").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in read("samples.jsonl").splitlines() if line.strip()]
     samples = [row for row in rows if "running" in row]
     assert len(samples) > 20
     assert min(row["running"]["web"] for row in samples) >= BUDGET
 
 
 def test_check_mode_listed_web_and_the_run_moved_it():
-    assert "Would rebalance: web" in load("rebalance-check.log")
-    assert "Rebalanced: web" in load("rebalance.log")
+    assert "Would rebalance: web" in read("rebalance-check.log")
+    assert "Rebalanced: web" in read("rebalance.log")
 
 
 def test_second_run_touches_nothing():
-    again = load("rebalance-again.log")
+    again = read("rebalance-again.log")
     assert "Rebalanced: nothing" in again
     assert "changed=0" in again.split("PLAY RECAP")[1]
