@@ -127,7 +127,7 @@ def test_timeout_one_still_works_end_to_end(engine, run_module):
 # ---------------------------------------------------------------------------------------
 
 LAB_NAMES = dict(m1='node1', m2='node2', m3='node3', w1='node4', w2='node5', s1='node6',
-                 other_owner='someone-else@elsewhere')
+                 other_owner='someone-else@elsewhere', wrong_unlock_key=badinput.wrong_unlock_key())
 DEFAULT_GROUPS = dict(swarm_managers=['node1', 'node2', 'node3'], swarm_workers=['node4', 'node5'])
 
 

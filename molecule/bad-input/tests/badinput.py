@@ -10,6 +10,7 @@ Docker SDK: the compared part (`state`) holds what a refusal must not touch; `st
 states, running tasks) only tells when a precondition has settled. Join tokens never leave
 the node; the scratch swarm's unlock key stays in this process and is never written or printed.
 """
+import base64
 import json
 import os
 import re
@@ -35,6 +36,12 @@ OUT = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY") or tempfile.ge
 GIVENS = ["healthy", "lock_held", "drained_by_other", "scratch", "scratch_locked", "manager_down"]
 ROW_KEYS = {"id", "given", "module", "args", "host", "delegate_to", "playbook", "vars", "inventory", "expect", "ok", "gap"}
 OTHER_OWNER = "someone-else@elsewhere"
+
+
+def wrong_unlock_key():
+    """An unlock key of the right shape (SWMKEY-1- and 32 bytes in base64) that no swarm has:
+    made afresh for each run, so that no key-like string is kept in the repository."""
+    return "SWMKEY-1-" + base64.b64encode(os.urandom(32)).decode().rstrip("=")
 SCRATCH_POOL = "10.214.0.0/16"  # the scratch swarm's overlay pool: not the lab's (10.213.0.0/16)
 ROW_TIMEOUT = 420               # seconds for one row; a row that does not refuse may run a whole playbook
 SETTLE_TIMEOUT = 240
@@ -149,7 +156,7 @@ def normalise(text):
 
 
 def substitute(value, names, escape=False):
-    """Replace <m1> ... <s1>, <other_owner>, <empty_dir> in every string of a row value."""
+    """Replace <m1> ... <s1>, <other_owner>, <empty_dir>, <wrong_unlock_key> in every string of a row value."""
     if isinstance(value, dict):
         return {key: substitute(item, names, escape) for key, item in value.items()}
     if isinstance(value, list):
@@ -261,7 +268,8 @@ class Lab(object):
         self.w1, self.w2 = workers[:2]
         self.s1 = scratch[0]
         self.names = dict(m1=self.m1, m2=self.m2, m3=self.m3, w1=self.w1, w2=self.w2, s1=self.s1,
-                          other_owner=OTHER_OWNER, empty_dir=self.empty_dir)
+                          other_owner=OTHER_OWNER, empty_dir=self.empty_dir,
+                          wrong_unlock_key=wrong_unlock_key())
         with open(os.path.join(LAB_GROUP_VARS, "swarmops_lab.yml")) as handle:
             self.lab_vars = yaml.safe_load(handle)
         self.current = None
