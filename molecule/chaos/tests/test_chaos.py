@@ -23,6 +23,15 @@ def rc(log):
     return int(found[-1])
 
 
+def stopped_on_worker(fault):
+    """The stop message of a fault's run, which must have failed and stopped on the worker."""
+    log = read("fault%d-run.log" % fault)
+    assert rc(log) != 0
+    message = stop_message(log)
+    assert message.startswith("Maintenance stopped on %s" % WORKER), message
+    return message
+
+
 def stop_message(log):
     """The text of the run's 'Maintenance stopped on ...' failure, as one line."""
     match = re.search(r"Maintenance stopped on (.*?)(?:\n\n|PLAY RECAP)", log, re.S)
@@ -43,21 +52,15 @@ def baseline():
 # -- the runs ---------------------------------------------------------------------------
 
 def test_fault1_killed_mid_drain_stopped_naming_the_node_and_the_reason():
-    log = read("fault1-run.log")
-    assert rc(log) != 0
-    message = stop_message(log)
-    assert message.startswith("Maintenance stopped on %s" % WORKER)
+    message = stopped_on_worker(1)
     assert "Node %s went down while it was draining" % WORKER in message, message
     assert "left drained" in message
 
 
 def test_fault2_leader_killed_stopped_naming_the_worker_and_the_lost_leader():
-    log = read("fault2-run.log")
     leader = read("fault2-leader").strip()
     assert leader in MANAGERS
-    assert rc(log) != 0
-    message = stop_message(log)
-    assert message.startswith("Maintenance stopped on %s" % WORKER)
+    message = stopped_on_worker(2)
     # Either the killed leader ran the step (it no longer answers), or another manager ran it
     # and the health gate found the leader gone: both name it.
     assert leader in message.split("):", 1)[-1], message
@@ -73,10 +76,7 @@ def test_fault3_cut_off_manager_was_ridden_out_or_named():
 
 
 def test_fault4_engine_not_back_stopped_naming_node_and_timeout():
-    log = read("fault4-run.log")
-    assert rc(log) != 0
-    message = stop_message(log)
-    assert message.startswith("Maintenance stopped on %s" % WORKER)
+    message = stopped_on_worker(4)
     assert "The Docker engine on %s did not come back within 20s after its restart" % WORKER in message, message
     assert "at step 'maintenance'" in message
 
