@@ -36,12 +36,6 @@ OUT = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY") or tempfile.ge
 GIVENS = ["healthy", "lock_held", "drained_by_other", "scratch", "scratch_locked", "manager_down"]
 ROW_KEYS = {"id", "given", "module", "args", "host", "delegate_to", "playbook", "vars", "inventory", "expect", "ok", "gap"}
 OTHER_OWNER = "someone-else@elsewhere"
-
-
-def wrong_unlock_key():
-    """An unlock key of the right shape (SWMKEY-1- and 32 bytes in base64) that no swarm has:
-    made afresh for each run, so that no key-like string is kept in the repository."""
-    return "SWMKEY-1-" + base64.b64encode(os.urandom(32)).decode().rstrip("=")
 SCRATCH_POOL = "10.214.0.0/16"  # the scratch swarm's overlay pool: not the lab's (10.213.0.0/16)
 ROW_TIMEOUT = 420               # seconds for one row; a row that does not refuse may run a whole playbook
 SETTLE_TIMEOUT = 240
@@ -149,6 +143,12 @@ def matrix_problems(rows):
 
 def ordered(rows):
     return sorted(rows, key=lambda row: GIVENS.index(row["given"]) if row.get("given") in GIVENS else len(GIVENS))
+
+
+def wrong_unlock_key():
+    """An unlock key of the right shape (SWMKEY-1- and 32 bytes in base64) that no swarm has:
+    made afresh for each run, so that no key-like string is kept in the repository."""
+    return "SWMKEY-1-" + base64.b64encode(os.urandom(32)).decode().rstrip("=")
 
 
 def normalise(text):
