@@ -16,15 +16,27 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 
 stages=${STAGES:-unit sanity lint build molecule}
 passed=0 failed=0 failures=()
+# Each stage's output is also kept, so that a failed stage's reasons can be printed again at
+# the very end, where a long log's reader (or a CI page that shows only its tail) finds them.
+logs=$(mktemp -d /tmp/swarmops-test-logs.XXXXXX)
 stage() {
   local name=$1; shift
-  local start=$SECONDS
+  local start=$SECONDS log="$logs/${1//\//_}-$((passed + failed)).log"
   printf '\n==== %s ====\n' "$name"
-  if "$@"; then
+  "$@" 2>&1 | tee "$log"
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then
     passed=$((passed + 1)); printf '==== %s: passed (%ss)\n' "$name" $((SECONDS - start))
   else
     failed=$((failed + 1)); failures+=("$name"); printf '==== %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
+    digests+=("$name" "$log")
   fi
+}
+digests=()
+
+# Why a stage failed, in at most 120 lines: Ansible's fatal/failed results (with the lines
+# that follow them, where the message is) and pytest's failures.
+digest() {
+  grep -n -A 25 -E '^(fatal|failed): \[|^FAILED |^E   |^ERROR|CRITICAL' "$2" | head -120
 }
 
 run_unit() {
@@ -99,6 +111,11 @@ for s in $stages; do
 done
 
 printf '\n'
+for ((i = 0; i < ${#digests[@]}; i += 2)); do
+  printf '\n==== why %s failed (line numbers of its own output) ====\n' "${digests[i]}"
+  digest "${digests[i]}" "${digests[i + 1]}"
+done
+rm -rf "$logs"
 [ ${#failures[@]} -gt 0 ] && printf 'failed stages: %s\n' "${failures[*]}"
 printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]
