@@ -129,7 +129,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     APIError,
     DifferenceTracker,
+    DockerException,
+    RequestException,
     SwarmClient,
+    SwarmUnavailable,
     api_error_text,
     swarm_argument_spec,
 )
@@ -169,7 +172,15 @@ class SwarmLock(object):
         self.module.exit_json(**self.result)
 
     def read_swarm(self):
-        swarm = self.client.call('inspect the swarm (run the task on a manager)', self.client.api.inspect_swarm)
+        try:
+            swarm = self.client.api.inspect_swarm()
+        except APIError as exc:
+            # A worker, a locked engine, a swarm without leader: say which, and the way out.
+            self.client.fail_unavailable(SwarmUnavailable(api_error_text(exc)),
+                                         'read the maintenance lock %s' % self.label)
+        except (DockerException, RequestException) as exc:
+            self.client.fail('Docker engine at %s did not answer while trying to read the maintenance lock %s: %s'
+                             % (self.client.docker_host, self.label, exc))
         # The swarm's join tokens are never kept past this point.
         swarm.pop('JoinTokens', None)
         return swarm

@@ -311,6 +311,9 @@ class FakeEngine(object):
 
     def inspect_swarm(self):
         self.calls.append(('inspect_swarm',))
+        if self.nodes_error:
+            # A worker, a locked engine or a swarm without leader refuses this as it refuses the node list.
+            raise api_error(self.nodes_error, 503 if self.nodes_error != NO_LEADER else 500)
         return {'ID': 'cluster-1', 'Version': {'Index': self.swarm_version},
                 'Spec': {'Name': 'default', 'Raft': {'SnapshotInterval': self.snapshot_interval}},
                 'JoinTokens': {'Worker': 'SWMTKN-fake-worker', 'Manager': 'SWMTKN-fake-manager'}}
