@@ -33,10 +33,23 @@ stage() {
 }
 digests=()
 
-# Why a stage failed, in at most 120 lines: Ansible's fatal/failed results (with the lines
-# that follow them, where the message is) and pytest's failures.
+# Why a stage failed, in at most 45 lines (a CI page may show only the end of the output):
+# the last Ansible failures that were not ignored ("[ERROR]: Task failed ..." holds the message
+# on one line; "fatal: [host]" names the host), pytest's one-line failure summaries and error
+# lines, each with its line number in the stage's output, folded to 200 columns.
 digest() {
-  grep -n -A 25 -E '^(fatal|failed): \[|^FAILED |^E   |^ERROR|CRITICAL' "$2" | head -120
+  awk '
+    function keep() { if (pending != "") fatal[++n] = pending; pending = "" }
+    /^\.\.\.ignoring/ { pending = ""; next }
+    /^\[ERROR\]: / { keep(); pending = FNR ": " $0; next }
+    /^(fatal|failed): \[/ { if (pending !~ /\[ERROR\]/) { keep(); pending = FNR ": " $0 } next }
+    /^TASK \[|^PLAY |^RUNNING HANDLER/ { keep() }
+    /^FAILED |^ERROR|^CRITICAL/ { other[++m] = FNR ": " $0 }
+    END {
+      keep()
+      for (i = (n > 4 ? n - 3 : 1); i <= n; i++) print fatal[i]
+      for (i = 1; i <= m && i <= 10; i++) print other[i]
+    }' "$2" | fold -w 200 | head -45
 }
 
 run_unit() {
