@@ -22,6 +22,8 @@ description:
     which keeps its O(ignore:run) identifier so that work already done is not done again.
   - A lock still marked C(running) is never broken silently. Once it is older than O(ttl) it
     can be broken with O(break_stale=true).
+  - A swarm without a leader (an election after a manager died) is waited for, up to 30 seconds
+    within O(timeout), and a write it refused is read again and retried.
 author:
   - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
@@ -140,6 +142,8 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
 LABEL_PREFIX = 'swarmops.lock.'
 # Of two runs that read the same version, the second write fails with this; it then re-reads.
 ATTEMPTS = 5
+# How long a read waits for a leader (an election takes about 10 s in swarmkit).
+LEADER_WAIT_SECONDS = 30
 
 
 class SwarmLock(object):
@@ -149,6 +153,7 @@ class SwarmLock(object):
         self.params = module.params
         self.label = LABEL_PREFIX + self.params['name']
         self.result = dict(changed=False, resumed=False, age=None)
+        self.last_write_error = None
 
     def run(self):
         for attempt in range(ATTEMPTS):
@@ -163,8 +168,10 @@ class SwarmLock(object):
             if self.write(swarm, wanted):
                 break
             if attempt == ATTEMPTS - 1:
-                self.client.fail('Could not update lock %s: the swarm changed under every one of %d attempts. '
-                                 'Nothing was changed. Try again.' % (self.label, ATTEMPTS))
+                self.client.fail('Could not update lock %s: the swarm changed (or lost its leader) under every one of '
+                                 '%d attempts. %s Try again: each attempt reads the lock first.'
+                                 % (self.label, ATTEMPTS, 'Nothing was changed.' if self.last_write_error == 'out of sequence'
+                                    else 'The last write may or may not have been committed by the swarm.'))
         if self.module._diff:
             diff = DifferenceTracker()
             diff.add(self.label, self.result['previous'], self.result['lock'])
@@ -172,18 +179,29 @@ class SwarmLock(object):
         self.module.exit_json(**self.result)
 
     def read_swarm(self):
-        try:
-            swarm = self.client.api.inspect_swarm()
-        except APIError as exc:
-            # A worker, a locked engine, a swarm without leader: say which, and the way out.
-            self.client.fail_unavailable(SwarmUnavailable(api_error_text(exc)),
-                                         'read the maintenance lock %s' % self.label)
-        except (DockerException, RequestException) as exc:
-            self.client.fail('Docker engine at %s did not answer while trying to read the maintenance lock %s: %s'
-                             % (self.client.docker_host, self.label, exc))
+        """The swarm object. An election (a manager just died or restarted) is waited for up to
+        LEADER_WAIT_SECONDS: a failed run's lock must still be marked, and a new run must not be
+        refused, because of a few seconds without leader."""
+        outcome = self.client.wait_until(self.try_read, limit=LEADER_WAIT_SECONDS)
+        if not outcome.done:
+            self.client.fail_unavailable(outcome.progress, 'read the maintenance lock %s' % self.label)
+        swarm = outcome.progress
         # The swarm's join tokens are never kept past this point.
         swarm.pop('JoinTokens', None)
         return swarm
+
+    def try_read(self):
+        try:
+            return True, self.client.api.inspect_swarm()
+        except APIError as exc:
+            unavailable = SwarmUnavailable(api_error_text(exc))
+            if unavailable.no_leader:
+                return False, unavailable
+            # A worker or a locked engine: say which, and the way out.
+            self.client.fail_unavailable(unavailable, 'read the maintenance lock %s' % self.label)
+        except (DockerException, RequestException) as exc:
+            self.client.fail('Docker engine at %s did not answer while trying to read the maintenance lock %s: %s'
+                             % (self.client.docker_host, self.label, exc))
 
     def decode(self, swarm):
         raw = ((swarm.get('Spec') or {}).get('Labels') or {}).get(self.label)
@@ -260,6 +278,12 @@ class SwarmLock(object):
         except APIError as exc:
             text = api_error_text(exc)
             if 'out of sequence' in text:
+                self.last_write_error = 'out of sequence'
+                return False
+            if SwarmUnavailable(text).no_leader:
+                self.last_write_error = 'no leader'
+                # An election: the write may or may not have been committed. The next attempt
+                # re-reads (waiting for a leader) and decides again, which is idempotent.
                 return False
             self.client.fail('Docker engine refused to update swarm label %s: %s' % (self.label, text))
         return True

@@ -311,8 +311,10 @@ class FakeEngine(object):
 
     def inspect_swarm(self):
         self.calls.append(('inspect_swarm',))
-        if self.nodes_error:
+        if self.nodes_error and (self.nodes_errors_left is None or self.nodes_errors_left > 0):
             # A worker, a locked engine or a swarm without leader refuses this as it refuses the node list.
+            if self.nodes_errors_left is not None:
+                self.nodes_errors_left -= 1
             raise api_error(self.nodes_error, 503 if self.nodes_error != NO_LEADER else 500)
         return {'ID': 'cluster-1', 'Version': {'Index': self.swarm_version},
                 'Spec': {'Name': 'default', 'Raft': {'SnapshotInterval': self.snapshot_interval}},
