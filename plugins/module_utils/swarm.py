@@ -627,12 +627,17 @@ class SwarmClient(object):
 
     def nodes_or_unavailable(self):
         """The node list, or raise SwarmUnavailable with the engine's reason (no quorum, worker, locked)."""
+        return self.cluster_call_or_unavailable('listing nodes', self.api.nodes)
+
+    def cluster_call_or_unavailable(self, doing, method, *args, **kwargs):
+        """One call for cluster state; an engine refusal raises SwarmUnavailable with its reason
+        (no quorum, worker, locked), an engine that does not answer fails the module."""
         try:
-            return self.api.nodes()
+            return method(*args, **kwargs)
         except APIError as exc:
             raise SwarmUnavailable(api_error_text(exc), getattr(exc, 'status_code', None))
         except (DockerException, RequestException) as exc:
-            self.fail('Docker engine at %s did not answer while listing nodes: %s' % (self.docker_host, exc))
+            self.fail('Docker engine at %s did not answer while %s: %s' % (self.docker_host, doing, exc))
 
     def nodes(self, purpose):
         """The node list; fails with the reason and the way out when the swarm cannot serve it."""

@@ -131,8 +131,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     APIError,
     DifferenceTracker,
-    DockerException,
-    RequestException,
     SwarmClient,
     SwarmUnavailable,
     api_error_text,
@@ -192,16 +190,13 @@ class SwarmLock(object):
 
     def try_read(self):
         try:
-            return True, self.client.api.inspect_swarm()
-        except APIError as exc:
-            unavailable = SwarmUnavailable(api_error_text(exc))
-            if unavailable.no_leader:
-                return False, unavailable
+            return True, self.client.cluster_call_or_unavailable(
+                'reading the maintenance lock %s' % self.label, self.client.api.inspect_swarm)
+        except SwarmUnavailable as exc:
+            if exc.no_leader:
+                return False, exc
             # A worker or a locked engine: say which, and the way out.
-            self.client.fail_unavailable(unavailable, 'read the maintenance lock %s' % self.label)
-        except (DockerException, RequestException) as exc:
-            self.client.fail('Docker engine at %s did not answer while trying to read the maintenance lock %s: %s'
-                             % (self.client.docker_host, self.label, exc))
+            self.client.fail_unavailable(exc, 'read the maintenance lock %s' % self.label)
 
     def decode(self, swarm):
         raw = ((swarm.get('Spec') or {}).get('Labels') or {}).get(self.label)
