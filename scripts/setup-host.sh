@@ -2,7 +2,8 @@
 # Prepare this machine for the collection, its lab and its tests. Safe to run again:
 # every step checks first and changes nothing that is already right.
 #   - Python venv (.venv) from requirements.txt (reinstalled only when it changes)
-#   - Debian packages the lab needs (docker.io when no engine runs, debootstrap, busybox-static)
+#   - Debian packages the lab needs (docker.io when no engine runs, debootstrap, busybox-static,
+#     openssh-client for the hosts flavour)
 #   - on hosts whose capability bounding set is incomplete, the capability-dropping OCI
 #     runtime that lets privileged containers start (docs/lab.md)
 #   - a running Docker engine (an engine that already answers is left alone)
@@ -36,7 +37,7 @@ else
 fi
 
 # --- packages for the lab images -----------------------------------------------------
-apt_install debootstrap busybox-static
+apt_install debootstrap busybox-static openssh-client
 
 # --- Docker engine -------------------------------------------------------------------
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
