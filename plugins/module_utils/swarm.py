@@ -824,6 +824,20 @@ class SwarmClient(object):
             return bool(((cluster.get('Spec') or {}).get('EncryptionConfig') or {}).get('AutoLockManagers'))
         return None
 
+    def raft_newest(self, info):
+        """Modification time of the newest file of the engine's raft state; 0 when none can be seen."""
+        raft_path = self._local_swarm_path(info, 'raft')
+        newest = 0.0
+        if raft_path is None or not os.path.isdir(raft_path):
+            return newest
+        for top, dummy, files in os.walk(raft_path):
+            for name in files:
+                try:
+                    newest = max(newest, os.path.getmtime(os.path.join(top, name)))
+                except OSError:
+                    pass
+        return newest
+
     def raft_dir_missing(self, info):
         """True only when we can see the engine's data dir and it has no swarm/raft directory."""
         raft_path = self._local_swarm_path(info, 'raft')

@@ -96,6 +96,21 @@ local_node:
       description: Whether the local engine runs a manager (control API available).
       type: bool
   sample: {id: url80kvh1709ohl5ld5u6jonv, addr: 172.30.215.11, state: active, is_manager: true}
+docker_root_dir:
+  description: The engine's data-root (C(DockerRootDir) of C(docker info)); its swarm state is under C(swarm/).
+  returned: always
+  type: str
+  sample: /var/lib/docker
+  version_added: 0.2.0
+raft_newest:
+  description:
+    - Modification time (seconds since the epoch) of the newest file of the engine's raft state
+      (C(<docker_root_dir>/swarm/raft)); V(0) when there is none or it cannot be seen from where the module runs.
+    - recover.yml forces a new cluster on the surviving manager with the newest raft state.
+  returned: always
+  type: float
+  sample: 1764612345.5
+  version_added: 0.2.0
 locked:
   description: Whether the local engine is locked and waits for its unlock key.
   returned: always
@@ -212,6 +227,8 @@ class QuorumInfo(object):
                             is_manager=bool(swarm.get('ControlAvailable'))),
             locked=local_state == 'locked',
             autolock=self.client.autolock_enabled(info),
+            docker_root_dir=info.get('DockerRootDir') or '',
+            raft_newest=self.client.raft_newest(info),
         )
         # "pending": a manager that restarted and cannot reach a leader.
         if local_state in ('active', 'pending'):

@@ -200,12 +200,12 @@ ROLE_CASES = [
     ('preflight-empty-group-comes-first', 'preflight', dict(swarm_managers=[], swarm_workers=['node4']),
      {'swarm_cluster_bootstrap_host': 'node4'}, None, r'^Inventory group swarm_managers is empty or missing'),
     ('bootstrap-host-left-out', 'bootstrap', DEFAULT_GROUPS,
-     {'swarm_cluster_bootstrap_host': 'node2', '_swarm_cluster_controller': '', '_swarm_cluster_members': []},
+     {'swarm_cluster_bootstrap_host': 'node2', '_swarm_cluster_via': '', '_swarm_cluster_members': []},
      'swarm_managers:swarm_workers:!node2',
      r'^No swarm exists yet and swarm_cluster_bootstrap_host=node2 is unreachable or left out of this run \(--limit '
      r'or an earlier failure\), so nothing can initialise it\.'),
     ('bootstrap-no-manager-in-the-run', 'bootstrap', DEFAULT_GROUPS,
-     {'_swarm_cluster_controller': '', '_swarm_cluster_members': []}, 'swarm_workers',
+     {'_swarm_cluster_via': '', '_swarm_cluster_members': []}, 'swarm_workers',
      r'^No swarm exists yet and no host of swarm_managers takes part in this run, so nothing can initialise it\.'),
 ]
 
