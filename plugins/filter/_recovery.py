@@ -150,6 +150,27 @@ def recovery_plan(hosts, target=None, manager_group_size=0, authoritative_host='
     return plan
 
 
+def recovery_entries_to_drop(hosts, now_view):
+    """Manager entries to demote and remove before anyone rejoins.
+
+    Every unreachable raft member (a ghost), and the stale manager entries (manager role, not in
+    raft, left by a forced new cluster) of hosts that did not answer. The stale entry of a host
+    that answered is left alone here: that host is made to leave and rejoin, and its old entry is
+    dropped afterwards (recovery_left_behind); removing it now races with the host reconnecting.
+    """
+    answered_ids = set(host.get('node_id') for host in hosts or [] if host.get('answered') and host.get('node_id'))
+    drop, seen = [], set()
+    for entry in (now_view or {}).get('unreachable_managers') or []:
+        if entry.get('id') not in seen:
+            seen.add(entry.get('id'))
+            drop.append(entry)
+    for entry in (now_view or {}).get('stale_managers') or []:
+        if entry.get('id') not in seen and entry.get('id') not in answered_ids:
+            seen.add(entry.get('id'))
+            drop.append(entry)
+    return drop
+
+
 def recovery_rejoin(hosts, via, now_view):
     """Hosts to make leave their swarm and join the kept one as workers.
 
@@ -174,7 +195,7 @@ def recovery_rejoin(hosts, via, now_view):
 
 
 def recovery_left_behind(hosts, rejoined, ids_now, now_view):
-    """Node entries that rejoined hosts left behind: their old IDs, down workers not in use now."""
+    """Node entries that rejoined hosts left behind: their old IDs, not raft members, down, not in use now."""
     old_ids = set(host.get('node_id') for host in hosts or [] if host['host'] in (rejoined or []) and host.get('node_id'))
     current = set((ids_now or {}).values())
     return [node for node in (now_view or {}).get('nodes') or []
@@ -249,6 +270,7 @@ class FilterModule(object):
     def filters(self):
         return {
             '_recovery_plan': recovery_plan,
+            '_recovery_entries_to_drop': recovery_entries_to_drop,
             '_recovery_rejoin': recovery_rejoin,
             '_recovery_left_behind': recovery_left_behind,
             '_recovery_managers': recovery_managers,
