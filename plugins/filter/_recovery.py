@@ -20,8 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
-
 MEANING = dict(
     healthy='a leader, every listed manager reachable, no ghost or stale entry, every host of the inventory in the swarm.',
     quorum_kept='a leader exists, but managers are missing or hosts are out of the swarm.',
@@ -50,6 +48,9 @@ def target_managers(target, manager_group_size):
     try:
         return int(target), True
     except (TypeError, ValueError):
+        # Imported here: importing ansible.errors at load time sets up the controller's display,
+        # which changes how modules tested in the same process report warnings.
+        from ansible.errors import AnsibleFilterError
         raise AnsibleFilterError('disaster_recovery_manager_count must be a number, got %r' % (target,))
 
 
@@ -130,7 +131,9 @@ def recovery_plan(hosts, target=None, manager_group_size=0, authoritative_host='
                 'rejoin as workers.' % (', '.join(leaders), top[0]))
             return plan
 
-    with_quorum = [host for host in quorate if authority is not None and host['leader_id'] == authority['leader_id']]
+    # The kept side, its chosen host first: steps then go through the host the operator named.
+    with_quorum = [] if authority is None else [authority] + [
+        host for host in quorate if host['leader_id'] == authority['leader_id'] and host['host'] != authority['host']]
     survivors = sorted([host for host in answered if host.get('is_manager')],
                        key=lambda host: -float(host.get('raft_newest') or 0))
     members = [host for host in answered if host.get('state') == 'active']
@@ -171,14 +174,17 @@ def recovery_entries_to_drop(hosts, now_view):
     return drop
 
 
-def recovery_rejoin(hosts, via, now_view):
+def recovery_rejoin(hosts, via, now_view, split=False):
     """Hosts to make leave their swarm and join the kept one as workers.
 
     Out of the swarm (left, failed join), unknown to this swarm, a manager of an older raft (a
     survivor of the old cluster that is not the leader now), or a host of the other side of a
-    split. A member whose ID the swarm knows is only waited for: it reconnects by itself. A
-    locked engine is never made to leave (that would throw its state away): it needs its key.
+    split. A member whose ID the swarm knows is only waited for: it reconnects by itself, except
+    after a split: a worker keeps its ID in both swarms, and one that the kept side does not see
+    ready is attached to the other side and never comes back by itself. A locked engine is never
+    made to leave (that would throw its state away): it needs its key.
     """
+    ready_ids = set(node.get('id') for node in (now_view or {}).get('nodes') or [] if node.get('state') == 'ready')
     node_ids = set(node.get('id') for node in (now_view or {}).get('nodes') or [])
     leader_id = ((now_view or {}).get('leader') or {}).get('id') or ''
     rejoin = []
@@ -189,7 +195,8 @@ def recovery_rejoin(hosts, via, now_view):
         unknown = host.get('state') == 'active' and host.get('node_id') not in node_ids
         old_raft = host.get('is_manager') and host.get('has_quorum') is not True
         other_side = host.get('has_quorum') is True and host.get('leader_id') != leader_id
-        if out_of_swarm or unknown or old_raft or other_side:
+        attached_elsewhere = split and host.get('state') == 'active' and host.get('node_id') not in ready_ids
+        if out_of_swarm or unknown or old_raft or other_side or attached_elsewhere:
             rejoin.append(host['host'])
     return rejoin
 

@@ -19,6 +19,7 @@ __metaclass__ = type
 import copy
 import math
 import os
+import socket
 import time
 import traceback
 
@@ -54,6 +55,12 @@ MAX_REQUEST_TIMEOUT = 60
 POLL_INTERVAL = 1.0
 # An unlock without quorum never answers; the key has been taken long before this.
 UNLOCK_ANSWER_SECONDS = 10
+# The longest a leader election lasts in swarmkit (election tick 10 x 1 s tick, randomised up to
+# twice that: 20 s), with margin. Every module that waits for a leader waits this long, and no
+# shorter absence of a leader is ever taken for a lost quorum.
+LEADER_ELECTION_SECONDS = 30
+# How long a manager's swarm port is given to accept a connection (force_new_cluster's check).
+MANAGER_PORT_SECONDS = 2
 # After a leader change every node is "unknown" until it reports to the new leader (10-40 s seen).
 NODE_SETTLE_SECONDS = 60
 # Service label a surged drain sets, in the same update as the extra replicas, to the replica
@@ -80,6 +87,17 @@ def swarm_argument_spec(**module_options):
 def fail(module, msg, **facts):
     """Fail the module with a message for the operator and the facts behind it."""
     module.fail_json(msg=msg, **facts)
+
+
+def port_answers(addr, timeout):
+    """True when a TCP connection to ``addr`` ("host:port") is accepted within ``timeout`` seconds."""
+    host, dummy, port = addr.rpartition(':')
+    try:
+        connection = socket.create_connection((host.strip('[]'), int(port)), timeout=timeout)
+    except (OSError, ValueError):
+        return False
+    connection.close()
+    return True
 
 
 # Seams for the unit tests (a fake clock makes every wait instant).
@@ -145,6 +163,16 @@ def demote_keeps_quorum(managers, reachable, target_reachable):
         return False
     remaining_reachable = reachable - 1 if target_reachable else reachable
     return remaining_reachable >= quorum_size(managers - 1)
+
+
+def promote_keeps_quorum(managers, reachable):
+    """Would the swarm keep quorum without counting the newcomer, after promoting one node?
+
+    Promoting makes N+1 managers, whose quorum is floor((N+1)/2) + 1. Until the new manager has
+    joined raft it cannot vote, so the R reachable managers must reach that quorum on their own.
+    Example: N=3 with one down (R=2): N=4 needs 3, so quorum would hang on the newcomer.
+    """
+    return has_quorum(managers, reachable) and reachable >= quorum_size(managers + 1)
 
 
 def parse_min_available(value):
@@ -601,6 +629,11 @@ class SwarmClient(object):
 
     def elapsed(self):
         return round(_now() - self.started, 1)
+
+    @staticmethod
+    def manager_port_answers(addr):
+        """Whether a manager's swarm port ("host:port") accepts a connection."""
+        return port_answers(addr, MANAGER_PORT_SECONDS)
 
     def remaining(self):
         return max(0.0, self.deadline - _now())

@@ -185,6 +185,7 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    LEADER_ELECTION_SECONDS,
     SURGE_LABEL,
     DifferenceTracker,
     SwarmClient,
@@ -205,8 +206,6 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
 )
 
 AVAILABILITY_BY_STATE = dict(drained='drain', active='active', paused='pause')
-# An election after a manager restarted or died takes seconds; a lost quorum does not end.
-LEADER_WAIT_SECONDS = 30
 
 
 def surge_record(service, default):
@@ -262,7 +261,7 @@ class DrainManager(object):
         """The node list; an election in progress (a manager just restarted or died) is waited for
         a little, so that it is not taken for a lost quorum."""
         purpose = 'read the node list to drain %s' % self.params['node']
-        outcome = self.client.wait_until(self.try_nodes, limit=LEADER_WAIT_SECONDS)
+        outcome = self.client.wait_until(self.try_nodes, limit=LEADER_ELECTION_SECONDS)
         if outcome.done:
             return outcome.progress
         return self.client.nodes(purpose)

@@ -160,6 +160,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    LEADER_ELECTION_SECONDS,
     DifferenceTracker,
     ManagerCensus,
     SwarmClient,
@@ -175,9 +176,6 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     short_node,
     swarm_argument_spec,
 )
-
-# How long "no leader" must persist before it counts as lost quorum: an election takes ~1-3 s.
-QUORUM_LOSS_CONFIRM_SECONDS = 5
 
 
 class ForceNewClusterManager(object):
@@ -216,6 +214,8 @@ class ForceNewClusterManager(object):
                 'Refusing to force a new cluster on %s: it is not a manager (a worker has no raft state to start a '
                 'cluster from). Nothing was changed. Run it on a surviving manager.' % self.where)
         census = self.census_or_quorum_loss()
+        if census is None and not self.params['force']:
+            self.refuse_answering_majority(swarm)
         if census is not None and self.is_own_single_manager_cluster(census):
             return self.finish(census)
         if census is not None and not self.params['force']:
@@ -305,13 +305,14 @@ class ForceNewClusterManager(object):
         return outcome.progress
 
     def census_or_quorum_loss(self):
-        """The census when the swarm has quorum; None when its loss persisted for the confirm window.
+        """The census when the swarm has quorum; None when its loss lasted the longest election.
 
         Lost quorum shows as "no leader", or, for a few seconds after the other managers went
         away, as a leader that still answers but sees fewer reachable managers than the quorum
-        (it steps down once raft notices). Both count as lost once they last the window.
+        (it steps down once raft notices). Both count as lost once they last
+        LEADER_ELECTION_SECONDS: an ordinary election after a leader crash lasts 10-20 s.
         """
-        confirm_until = min(self.client.deadline, self.client.started + QUORUM_LOSS_CONFIRM_SECONDS)
+        confirm_until = min(self.client.deadline, self.client.started + LEADER_ELECTION_SECONDS)
         while True:
             try:
                 census = ManagerCensus(self.client.nodes_or_unavailable())
@@ -328,6 +329,25 @@ class ForceNewClusterManager(object):
             if self.client.remaining() <= 0 or self.client.deadline_passed(confirm_until):
                 return None
             self.client.sleep(1.0)
+
+    def refuse_answering_majority(self, swarm):
+        """No leader for the whole election window: still refuse while a majority of the managers
+        this engine knows accept connections on their swarm port. They can still elect a leader,
+        or they are cut off from this node: forcing here would split the swarm in two."""
+        managers = swarm.get('RemoteManagers') or []
+        others = [item for item in managers if item.get('NodeID') != self.local_id]
+        answering = [item for item in others if self.client.manager_port_answers(item.get('Addr') or '')]
+        count = len(answering) + (1 if len(others) < len(managers) else 0)
+        if managers and count >= quorum_size(len(managers)):
+            self.fail(
+                'Refusing to force a new cluster on %s: the swarm has had no leader for %ss, but %d of %d managers answer '
+                'on their swarm port (this one and %s), a majority that can still elect a leader, or that is cut off '
+                'from this node. Forcing now would split the swarm in two. Nothing was changed. Check the managers '
+                'and the network between them (swarmops.lifecycle.quorum_info on each), wait for their election, or '
+                'stop the managers that are not to be kept; use force: true only for a split you have diagnosed.'
+                % (self.where, self.client.elapsed(), count, len(managers),
+                   ', '.join('%s at %s' % (item.get('NodeID'), item.get('Addr')) for item in answering)),
+                answering_managers=[dict(id=item.get('NodeID'), addr=item.get('Addr')) for item in answering])
 
     def is_own_single_manager_cluster(self, census):
         return census.total == 1 and census.leader is not None and census.leader['ID'] == self.local_id

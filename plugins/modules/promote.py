@@ -100,9 +100,11 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     describe_node,
     fault_tolerance,
     is_reachable_manager,
+    node_hostname,
     node_label,
     node_role,
     node_state,
+    promote_keeps_quorum,
     quorum_size,
     swarm_argument_spec,
 )
@@ -150,6 +152,16 @@ class PromoteManager(object):
                 'changed. Start the node (or its engine) first, or promote another worker.'
                 % (node_label(node), node_state(node), census.total + 1, quorum_size(census.total + 1)),
                 node_before=describe_node(node))
+        if not promote_keeps_quorum(census.total, census.reachable_count):
+            unreachable = ', '.join(node_hostname(item) or item['ID'] for item in census.unreachable) or 'none'
+            self.client.fail(
+                'Refusing to promote %s: the swarm has N=%d managers, R=%d reachable (unreachable: %s). With %s, N=%d '
+                'needs %d reachable managers, so quorum would depend on %s joining raft. Nothing was changed. Remove '
+                'the unreachable managers first (swarmops.lifecycle.demote with remove: true, or recover.yml, which '
+                'removes ghosts before it promotes), then promote.'
+                % (node_label(node), census.total, census.reachable_count, unreachable, node_hostname(node) or node['ID'],
+                   census.total + 1, quorum_size(census.total + 1), node_hostname(node) or node['ID']),
+                node_before=describe_node(node), managers=census.summary())
         if (census.total + 1) % 2 == 0:
             self.module.warn('Promoting %s leaves %d managers, an even count: quorum %d, fault tolerance %d, the same '
                              'as with %d. Promote one more node to gain fault tolerance.'

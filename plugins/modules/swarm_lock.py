@@ -129,6 +129,7 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    LEADER_ELECTION_SECONDS,
     APIError,
     DifferenceTracker,
     SwarmClient,
@@ -140,8 +141,6 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
 LABEL_PREFIX = 'swarmops.lock.'
 # Of two runs that read the same version, the second write fails with this; it then re-reads.
 ATTEMPTS = 5
-# How long a read waits for a leader (an election takes about 10 s in swarmkit).
-LEADER_WAIT_SECONDS = 30
 
 
 class SwarmLock(object):
@@ -178,9 +177,9 @@ class SwarmLock(object):
 
     def read_swarm(self):
         """The swarm object. An election (a manager just died or restarted) is waited for up to
-        LEADER_WAIT_SECONDS: a failed run's lock must still be marked, and a new run must not be
+        LEADER_ELECTION_SECONDS: a failed run's lock must still be marked, and a new run must not be
         refused, because of a few seconds without leader."""
-        outcome = self.client.wait_until(self.try_read, limit=LEADER_WAIT_SECONDS)
+        outcome = self.client.wait_until(self.try_read, limit=LEADER_ELECTION_SECONDS)
         if not outcome.done:
             self.client.fail_unavailable(outcome.progress, 'read the maintenance lock %s' % self.label)
         swarm = outcome.progress

@@ -50,6 +50,12 @@ from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import FakeCl
 # ---------------------------------------------------------------------------------------
 
 @pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """No test opens a connection: a manager's swarm port never answers unless a test says so."""
+    monkeypatch.setattr(swarm, 'port_answers', lambda addr, timeout: False)
+
+
+@pytest.fixture(autouse=True)
 def fake_clock(monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(swarm, '_now', clock.time)

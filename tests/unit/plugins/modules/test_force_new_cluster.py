@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from ansible_collections.swarmops.lifecycle.plugins.module_utils import swarm
 from ansible_collections.swarmops.lifecycle.plugins.modules import force_new_cluster
 from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import (
     NO_LEADER,
@@ -213,3 +214,49 @@ def test_a_leader_that_sees_no_majority_counts_as_lost_quorum(engine, run_module
     assert not result.failed, result.get('msg')
     assert result['changed'] is True
     assert len(engine.calls_named('init_swarm')) == 1
+
+
+# -- issue 12.1: an ordinary election is never taken for a lost quorum -------------------
+
+def test_an_election_longer_than_five_seconds_is_waited_out(engine, run_module, fake_clock):
+    # A healthy three-manager swarm that answers "no leader" for 8 polls (an election after a
+    # leader crash lasts 10-20 s in swarmkit) used to get init --force-new-cluster at 5.0 s.
+    engine.nodes_error, engine.nodes_errors_left = NO_LEADER, 8
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and 'still has quorum' in result.msg, result.get('msg')
+    assert changes(engine) == []
+
+
+def test_lost_quorum_is_confirmed_for_the_longest_election(lost, run_module, fake_clock, monkeypatch):
+    monkeypatch.setattr(swarm, 'port_answers', lambda addr, timeout: False)
+    result = run_module(force_new_cluster, dict())
+    assert not result.failed, result.get('msg')
+    first_init = [index for index, call in enumerate(lost.calls) if call[0] == 'init_swarm'][0]
+    polls = len([call for call in lost.calls[:first_init] if call[0] == 'nodes'])
+    assert polls >= swarm.LEADER_ELECTION_SECONDS, polls
+
+
+def test_refused_while_a_majority_of_the_managers_answer_on_their_swarm_port(lost, run_module, monkeypatch):
+    # No leader for the whole window, but m2 still answers on 10.0.0.2:2377: with m1 that is 2
+    # of 3, a majority that may still elect a leader (or is cut off from this node): forcing
+    # here would split the swarm.
+    monkeypatch.setattr(swarm, 'port_answers', lambda addr, timeout: addr == '10.0.0.2:2377')
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and changes(lost) == []
+    assert ('2 of 3 managers answer on their swarm port (this one and id-m2 at 10.0.0.2:2377), a majority that '
+            'can still elect a leader') in result.msg, result.msg
+    assert 'Nothing was changed' in result.msg and 'force: true' in result.msg
+
+
+def test_force_true_still_forces_with_a_majority_answering(lost, run_module, monkeypatch):
+    monkeypatch.setattr(swarm, 'port_answers', lambda addr, timeout: True)
+    result = run_module(force_new_cluster, dict(force=True))
+    assert not result.failed and len(lost.calls_named('init_swarm')) == 1
+
+
+def test_one_election_window_shared_by_every_module():
+    from ansible_collections.swarmops.lifecycle.plugins.modules import drain, swarm_lock
+    assert not hasattr(drain, 'LEADER_WAIT_SECONDS') and not hasattr(swarm_lock, 'LEADER_WAIT_SECONDS')
+    assert not hasattr(force_new_cluster, 'QUORUM_LOSS_CONFIRM_SECONDS')
+    # Election tick 10 x 1 s, randomised up to twice that: 20 s, with margin.
+    assert swarm.LEADER_ELECTION_SECONDS >= 25

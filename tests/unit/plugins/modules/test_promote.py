@@ -121,3 +121,23 @@ def test_unknown_status_that_turns_down_is_refused(engine, run_module):
     engine.on_poll = settle_after(2, 'w1', 'down')
     result = run_module(promote, dict(node='w1'))
     assert result.failed and 'its status is down' in result.msg and engine.calls_named('update_node') == []
+
+
+# -- issue 12.3: a promotion must not make quorum depend on the newcomer --------------------
+
+def test_promote_is_refused_while_a_manager_is_unreachable(engine, run_module):
+    # Three managers with m3 down: promoting makes four, which need three reachable, so quorum
+    # would then hang on w1 joining raft.
+    engine.nodes_table = cluster(managers=3, unreachable=('m3',))
+    result = run_module(promote, dict(node='w1'))
+    assert result.failed and engine.calls_named('update_node') == []
+    assert result.msg.startswith(
+        'Refusing to promote w1 (id-w1): the swarm has N=3 managers, R=2 reachable (unreachable: m3). With w1, N=4 '
+        'needs 3 reachable managers, so quorum would depend on w1 joining raft. Nothing was changed.'), result.msg
+    assert 'demote with remove: true' in result.msg and 'recover.yml' in result.msg
+
+
+def test_promote_with_a_ghost_among_five_keeps_quorum_and_is_allowed(joining, run_module):
+    joining.nodes_table = cluster(managers=5, unreachable=('m5',))
+    result = run_module(promote, dict(node='w1'))
+    assert not result.failed, result.get('msg')

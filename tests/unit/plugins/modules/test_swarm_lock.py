@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from ansible_collections.swarmops.lifecycle.plugins.module_utils import swarm
 from ansible_collections.swarmops.lifecycle.plugins.modules import swarm_lock
 from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import LOCKED, NO_LEADER, NOT_MANAGER, api_error
 
@@ -44,14 +45,14 @@ def test_an_election_is_waited_for_before_the_lock_is_read(engine, run_module, f
     assert result['changed'] is True and result['lock']['owner'] == 'ops@ci:1'
     assert [lock['owner'] for lock in lock_written(engine)] == ['ops@ci:1']
     assert len(engine.calls_named('inspect_swarm')) == 4
-    assert 0 < fake_clock.time() - 1000.0 < swarm_lock.LEADER_WAIT_SECONDS
+    assert 0 < fake_clock.time() - 1000.0 < swarm.LEADER_ELECTION_SECONDS
 
 
 def test_no_leader_for_longer_than_the_wait_fails_without_writing(engine, run_module, fake_clock):
     engine.nodes_error = NO_LEADER
     result = run_module(swarm_lock, dict(owner='ops@ci:1'))
     assert result.failed and 'the swarm has no leader (quorum lost)' in result.msg
-    assert fake_clock.time() - 1000.0 >= swarm_lock.LEADER_WAIT_SECONDS
+    assert fake_clock.time() - 1000.0 >= swarm.LEADER_ELECTION_SECONDS
     assert not engine.calls_named('update_swarm')
 
 
