@@ -421,3 +421,75 @@ def test_changed_tasks_and_differences():
     assert badinput.differences(before, after) == [
         'main.nodes.n1.availability: "active" -> "drain"', 'main.nodes.n1.version: 3 -> 4', 'main.secrets: ["s"] -> []']
     assert badinput.differences(before, before) == []
+
+
+# ---------------------------------------------------------------------------------------
+# Inventories shaped like users' own (issue 10): group names and role variables from group_vars
+# ---------------------------------------------------------------------------------------
+
+def user_inventory(workdir, name, group_vars):
+    """An inventory directory with groups of its own naming and a group_vars/all file."""
+    top = workdir / name
+    (top / 'group_vars').mkdir(parents=True)
+    hosts = {'mgrs': {'hosts': {'a.example': None, 'b.example': None, 'c.example': None}},
+             'apps': {'hosts': {'d.example': None}},
+             'all': {'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': '/nonexistent/python3'}}}
+    (top / 'hosts.yml').write_text(yaml.safe_dump(hosts))
+    (top / 'group_vars' / 'all.yml').write_text(yaml.safe_dump(group_vars))
+    return str(top)
+
+
+def hosts_by_play(document):
+    return dict((play['play']['name'], sorted(set(host for task in play['tasks'] for host in task['hosts'])))
+                for play in (document or {}).get('plays', []))
+
+
+@pytest.mark.parametrize('playbook, play', [
+    ('site.yml', 'Docker Swarm from the inventory'),
+    ('maintain.yml', 'Preflight, lock and plan'),
+    ('recover.yml', 'Diagnose every node'),
+])
+def test_playbooks_take_their_hosts_from_the_group_variables_in_group_vars(ansible_env, playbook, play):
+    env, workdir = ansible_env
+    inventory = user_inventory(workdir, 'groups-' + playbook, dict(swarmops_manager_group='mgrs', swarmops_worker_group='apps'))
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '--check',
+                           os.path.join(REPO, 'playbooks', playbook)], capture_output=True, text=True, env=env,
+                          cwd=str(workdir), timeout=300, check=False)
+    plays = hosts_by_play(badinput.parse_run(done.stdout))
+    assert plays.get(play) == ['a.example', 'b.example', 'c.example', 'd.example'], (plays, done.stdout[-2000:])
+
+
+def test_backup_and_rebalance_take_the_manager_group_from_group_vars(ansible_env):
+    env, workdir = ansible_env
+    inventory = user_inventory(workdir, 'groups-managers', dict(swarmops_manager_group='mgrs'))
+    for playbook, play, want in (('backup.yml', "Back up a manager's swarm state", ['a.example', 'b.example', 'c.example']),
+                                 ('rebalance.yml', 'Rebalance services', ['a.example'])):
+        done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory,
+                               '--check', os.path.join(REPO, 'playbooks', playbook)], capture_output=True, text=True,
+                              env=env, cwd=str(workdir), timeout=300, check=False)
+        assert hosts_by_play(badinput.parse_run(done.stdout)).get(play) == want, done.stdout[-2000:]
+
+
+def test_rolling_maintenance_serial_is_read_from_group_vars(ansible_env):
+    # A play keyword sees only extra vars: serial: "{{ rolling_maintenance_serial }}" silently
+    # ignored the value in group_vars. The workers play reads it from a worker's variables:
+    # run that play's hosts and serial as they are, and count the first batch.
+    env, workdir = ansible_env
+    with open(os.path.join(REPO, 'playbooks', 'maintain.yml')) as handle:
+        workers_play = [play for play in yaml.safe_load(handle) if play.get('hosts') == '_swarmops_maintenance_workers'][0]
+    inventory = user_inventory(workdir, 'serial', dict(rolling_maintenance_serial=2))
+    with open(os.path.join(inventory, 'hosts.yml')) as handle:
+        hosts = yaml.safe_load(handle)
+    hosts['_swarmops_maintenance_workers'] = {'hosts': {'d.example': None, 'e.example': None, 'f.example': None}}
+    with open(os.path.join(inventory, 'hosts.yml'), 'w') as handle:
+        yaml.safe_dump(hosts, handle)
+    playbook = workdir / 'serial-play.yml'
+    # As in maintain.yml, plays run before it (play keywords of a playbook's first play cannot read hostvars).
+    playbook.write_text(yaml.safe_dump([{'name': 'first', 'hosts': 'localhost', 'gather_facts': False, 'tasks': []}, {
+        'name': 'batches', 'hosts': workers_play['hosts'], 'serial': workers_play['serial'], 'gather_facts': False,
+        'tasks': [{'name': 'batch size', 'ansible.builtin.debug': {'msg': '{{ ansible_play_batch | length }}'}}]}]))
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory,
+                           str(playbook)], capture_output=True, text=True, env=env, cwd=str(workdir), timeout=120,
+                          check=False)
+    batches = [str(result['msg']) for dummy, dummy2, result in badinput.task_results(badinput.parse_run(done.stdout))]
+    assert batches == ['2', '2', '1'], (batches, done.stdout[-2000:])

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.modules import quorum_info
@@ -111,3 +113,30 @@ def test_stale_managers_after_a_forced_cluster(engine, run_module):
 
 def test_check_mode_reports_the_same(engine, run_module):
     assert run_module(quorum_info, check_mode=True)['managers_total'] == 3
+
+
+# -- issue 10: the raft state is read under the engine's own data-root ----------------------
+
+def test_raft_freshness_is_read_under_the_engines_data_root(engine, run_module, tmp_path):
+    # The freshness that picks the survivor to force a new cluster on was read from
+    # /var/lib/docker/swarm/raft whatever DockerRootDir was: every survivor of a moved
+    # data-root counted as equally stale.
+    root = tmp_path / 'srv-docker'
+    wal = root / 'swarm' / 'raft' / 'wal-v3-encrypted'
+    wal.mkdir(parents=True)
+    (wal / '0000000000000000-0000000000000000.wal').write_text(u'older')
+    newest = wal / '0000000000000001-0000000000000100.wal'
+    newest.write_text(u'newer')
+    os.utime(str(wal / '0000000000000000-0000000000000000.wal'), (1000.0, 1000.0))
+    os.utime(str(newest), (2000.5, 2000.5))
+    engine.docker_root = str(root)
+    result = run_module(quorum_info)
+    assert result['docker_root_dir'] == str(root)
+    assert result['raft_newest'] == 2000.5
+
+
+def test_raft_freshness_is_zero_when_the_data_root_has_no_raft_state(engine, run_module, tmp_path):
+    engine.docker_root = str(tmp_path)
+    assert run_module(quorum_info)['raft_newest'] == 0
+    engine.docker_root = None
+    assert run_module(quorum_info)['raft_newest'] == 0 and run_module(quorum_info)['docker_root_dir'] == ''
