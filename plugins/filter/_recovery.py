@@ -70,6 +70,17 @@ def target_refusal(count, explicit, hosts):
     return '%s %s. Nothing was changed. Give an odd count of at most %d.' % (name, why, len(hosts))
 
 
+def _answer_of(hosts, name, manager_group):
+    """What the diagnosis knows of one host, for a message."""
+    for host in hosts:
+        if host['host'] == name:
+            if not host.get('answered'):
+                return 'it did not answer'
+            role = 'a manager without quorum' if host.get('is_manager') else 'not a manager'
+            return 'it answered as %s, engine state %s' % (role, host.get('state'))
+    return 'it is not a host of %s or of the workers of this inventory' % manager_group
+
+
 def _max_reachable_per_side(quorate):
     sides = {}
     for host in quorate:
@@ -99,16 +110,18 @@ def recovery_plan(hosts, target=None, manager_group_size=0, authoritative_host='
     target, explicit = target_managers(target, manager_group_size)
     plan = dict(case='', meaning='', split=False, leaders=[], via='', survivor='', target=target,
                 target_explicit=explicit, refusal='')
-    managers_of_inventory = [host['host'] for host in hosts if host.get('in_manager_group')]
-    if authoritative_host and authoritative_host not in managers_of_inventory:
-        plan['refusal'] = (
-            'disaster_recovery_authoritative_host=%s is not a host of %s (hosts: %s). Nothing was '
-            'changed. Name the manager whose swarm must be kept, or leave the variable out.'
-            % (authoritative_host, manager_group, ', '.join(managers_of_inventory)))
-        return plan
-
     answered = [host for host in hosts if host.get('answered')]
     quorate = [host for host in answered if host.get('has_quorum') is True]
+    if authoritative_host and authoritative_host not in [host['host'] for host in quorate]:
+        # Any host of the inventory that is a manager of a swarm with quorum now: after a
+        # recovery promoted workers, the side to keep may be led by a host of the worker group.
+        plan['refusal'] = (
+            'disaster_recovery_authoritative_host=%s is not a manager of a swarm that has quorum now (%s). Nothing was '
+            'changed. Name a host whose swarm must be kept: one of %s, or leave the variable out.'
+            % (authoritative_host, _answer_of(hosts, authoritative_host, manager_group),
+               ', '.join(host['host'] for host in quorate) or 'none answers with quorum'))
+        return plan
+
     leaders = []
     for host in quorate:
         if host['leader_id'] not in leaders:

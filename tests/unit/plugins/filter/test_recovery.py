@@ -142,12 +142,23 @@ def test_the_authoritative_host_decides_a_split():
     assert plan['via'] == 'm1'
 
 
-def test_an_authoritative_host_outside_the_manager_group_is_refused():
+def test_an_authoritative_host_must_be_a_manager_with_quorum():
     hosts, dummy = healthy_swarm()
     plan = recovery.recovery_plan(hosts, manager_group_size=3, authoritative_host='w1', manager_group='swarm_managers')
-    assert plan['refusal'] == ('disaster_recovery_authoritative_host=w1 is not a host of swarm_managers (hosts: m1, m2, '
-                               'm3). Nothing was changed. Name the manager whose swarm must be kept, or leave the '
-                               'variable out.')
+    assert plan['refusal'] == ('disaster_recovery_authoritative_host=w1 is not a manager of a swarm that has quorum now '
+                               '(it answered as not a manager, engine state active). Nothing was changed. Name a host '
+                               'whose swarm must be kept: one of m1, m2, m3, or leave the variable out.')
+    plan = recovery.recovery_plan(hosts, manager_group_size=3, authoritative_host='nowhere', manager_group='swarm_managers')
+    assert '(it is not a host of swarm_managers or of the workers of this inventory)' in plan['refusal']
+
+
+def test_an_authoritative_host_of_the_worker_group_that_now_leads_is_accepted():
+    # Found on the hosts lab: the forced cluster's leader was a worker of the inventory promoted
+    # by an earlier recovery; naming it was refused as "not a host of the manager group".
+    hosts = split(3, 3)
+    hosts[-1] = host('w1', manager=True, quorum=True, leader='id-new', reachable=3, group_manager=False)
+    plan = recovery.recovery_plan(hosts, manager_group_size=5, authoritative_host='w1')
+    assert (plan['refusal'], plan['via']) == ('', 'w1')
 
 
 @pytest.mark.parametrize('target, why', [
