@@ -61,7 +61,7 @@ def main():
             results = tick(args.addresses, args.port, args.timeout)
             out.write(json.dumps({
                 "t": started,
-                "ok": sorted(address for address, (ok, _) in results.items() if ok),
+                "ok": sorted(address for address, (ok, dummy) in results.items() if ok),
                 "failed": dict((address, why) for address, (ok, why) in results.items() if not ok),
             }) + "\n")
             out.flush()

@@ -72,9 +72,9 @@ def backup_plan(managers, backup_host='', allow_only_manager=False, unlock_key_g
                'swarm_backup_allow_only_manager=true to accept the pause.'
                % (leader_host or (view.get('leader') or {}).get('hostname')))
     elif not target:
+        leader_name = (view.get('leader') or {}).get('hostname') or 'none'
         why = ("no reachable manager of '%s' other than the leader (%s) to back up (%s). Recover the unreachable "
-               "managers first (recover.yml)." % (manager_group, (view.get('leader') or {}).get('hostname') or 'none',
-                                                 answers))
+               "managers first (recover.yml)." % (manager_group, leader_name, answers))
     elif target_item.get('node_id') == leader_id and total > 1:
         why = ('%s is the leader: stopping it forces a leader election. Back up a non-leader (%s), or leave '
                'swarm_backup_host empty to pick one.' % (target, ', '.join(candidates) or 'none reachable'))

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import EPHEMERAL, INVENTORY, engine_host, load, node_inspect, read  # noqa: E402
+from swarm_checks import INVENTORY, engine_host, load, node_inspect, read  # noqa: E402
 
 MANAGERS = INVENTORY.get_hosts("docker_managers")
 WORKERS = INVENTORY.get_hosts("docker_workers")
@@ -111,8 +111,9 @@ def test_maintenance_restarted_docker_service_on_every_machine():
     assert "complete" in log
     for name in ALL:
         assert int(FACTS["docker_started_after"][name].lstrip("@")) > int(FACTS["docker_started_before"][name].lstrip("@")), name
-    assert len(re.findall(r"^changed: \[(\S+)\]", log.split("TASK [swarmops.lifecycle.rolling_maintenance : Restart the "
-                                                             "Docker engine]")[1], re.M)) >= 1
+    restarts = log.split("TASK [swarmops.lifecycle.rolling_maintenance : Restart the Docker engine]")[1:]
+    assert len(restarts) == len(ALL), len(restarts)
+    assert all(re.search(r"^changed: \[\S+\]", part, re.M) for part in restarts)
 
 
 def test_the_reboot_maintenance_rebooted_every_machine():

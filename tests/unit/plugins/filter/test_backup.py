@@ -14,9 +14,12 @@ import pytest
 from ansible_collections.swarmops.lifecycle.plugins.filter._backup import backup_plan
 
 
+def entry(name):
+    return dict(id='id-' + name, hostname=name, addr='10.0.0.1:2377')
+
+
 def view(managers=('m1', 'm2', 'm3'), unreachable=(), leader='m1', autolock=False):
     reachable = [name for name in managers if name not in unreachable]
-    entry = lambda name: dict(id='id-' + name, hostname=name, addr='10.0.0.1:2377')  # noqa: E731
     return dict(has_quorum=True, managers_total=len(managers), managers_reachable=len(reachable),
                 managers_unreachable=len(unreachable), reachable_managers=[entry(name) for name in reachable],
                 unreachable_managers=[entry(name) for name in unreachable], leader=entry(leader),
