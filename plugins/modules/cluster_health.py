@@ -183,13 +183,17 @@ def health_problems(nodes, services, tasks, allowed_drained, require_odd, only_s
     if census.leader is None:
         problems.append('the swarm has no leader')
     for manager in census.unreachable:
-        problems.append('manager %s is %s, not reachable' % (
-            node_label(manager), (manager.get('ManagerStatus') or {}).get('Reachability') or 'unknown'))
+        problems.append('manager %s is %s, not reachable: bring it back, or run recover.yml to remove it and restore '
+                        'the manager count' % (
+                            node_label(manager), (manager.get('ManagerStatus') or {}).get('Reachability') or 'unknown'))
     if require_odd and census.total % 2 == 0:
         problems.append('%d managers, an even count: it tolerates no more failures than %d' % (
             census.total, census.total - 1))
     for node in sort_by_hostname(nodes):
-        if node_state(node) != 'ready':
+        if node_state(node) == 'down' and node not in census.unreachable:
+            problems.append('node %s is down, not ready: bring it back, or, if it is gone for good, remove it with '
+                            '"docker node rm %s" (a manager: recover.yml)' % (node_label(node), node_hostname(node) or node['ID']))
+        elif node_state(node) != 'ready' and node not in census.unreachable:
             problems.append('node %s is %s, not ready' % (node_label(node), node_state(node)))
         if node_availability(node) != 'active' and node['ID'] not in allowed_drained:
             problems.append('node %s is %s, not active' % (node_label(node), node_availability(node)))

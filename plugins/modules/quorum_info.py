@@ -28,7 +28,15 @@ extends_documentation_fragment:
   - swarmops.lifecycle.swarm
   - swarmops.lifecycle.swarm.attributes
   - swarmops.lifecycle.swarm.info_module
-options: {}
+options:
+  wait_for_leader:
+    description:
+      - On a manager whose swarm has no leader, ask again for up to the longest leader election
+        (30 s; an election after a leader crash lasts 10 to 20 s) before reporting RV(has_quorum=false).
+        A lost quorum is still reported, only later; a worker or an engine outside a swarm is not waited for.
+    type: bool
+    default: false
+    version_added: 0.2.0
 seealso:
   - module: swarmops.lifecycle.force_new_cluster
   - module: swarmops.lifecycle.demote
@@ -201,6 +209,7 @@ nodes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    LEADER_ELECTION_SECONDS,
     ManagerCensus,
     SwarmClient,
     SwarmUnavailable,
@@ -233,7 +242,7 @@ class QuorumInfo(object):
         # "pending": a manager that restarted and cannot reach a leader.
         if local_state in ('active', 'pending'):
             try:
-                facts.update(self.from_cluster(self.client.nodes_or_unavailable()))
+                facts.update(self.from_cluster(self.read_nodes(swarm)))
                 return facts
             except SwarmUnavailable as exc:
                 facts['engine_error'] = exc.reason
@@ -241,6 +250,24 @@ class QuorumInfo(object):
             facts['engine_error'] = swarm['Error']
         facts.update(self.from_local_engine(swarm))
         return facts
+
+    def read_nodes(self, swarm):
+        """The node list; with wait_for_leader, an election on a manager is waited out first."""
+        if not (self.module.params['wait_for_leader'] and swarm.get('ControlAvailable')):
+            return self.client.nodes_or_unavailable()
+
+        def listed():
+            try:
+                return True, self.client.nodes_or_unavailable()
+            except SwarmUnavailable as exc:
+                if not exc.no_leader:
+                    raise
+                return False, exc
+
+        outcome = self.client.wait_until(listed, limit=LEADER_ELECTION_SECONDS)
+        if outcome.done:
+            return outcome.progress
+        raise outcome.progress
 
     def from_cluster(self, nodes):
         census = ManagerCensus(nodes)
@@ -296,7 +323,8 @@ class QuorumInfo(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=swarm_argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=swarm_argument_spec(wait_for_leader=dict(type='bool', default=False)),
+                           supports_check_mode=True)
     facts = QuorumInfo(module, SwarmClient(module)).run()
     module.exit_json(changed=False, **facts)
 

@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from ansible_collections.swarmops.lifecycle.plugins.module_utils import swarm
 from ansible_collections.swarmops.lifecycle.plugins.modules import quorum_info
 from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import (
     LOCKED,
@@ -140,3 +141,30 @@ def test_raft_freshness_is_zero_when_the_data_root_has_no_raft_state(engine, run
     assert run_module(quorum_info)['raft_newest'] == 0
     engine.docker_root = None
     assert run_module(quorum_info)['raft_newest'] == 0 and run_module(quorum_info)['docker_root_dir'] == ''
+
+
+# -- issue 12.1: one election window, also for the roles that wait for a leader -------------
+
+def test_wait_for_leader_rides_out_an_election(engine, run_module, fake_clock):
+    engine.nodes_error, engine.nodes_errors_left = NO_LEADER, 12
+    result = run_module(quorum_info, dict(wait_for_leader=True))
+    assert result['has_quorum'] is True and result['source'] == 'cluster'
+    assert 12 <= fake_clock.time() - 1000.0 < swarm.LEADER_ELECTION_SECONDS
+
+
+def test_wait_for_leader_reports_a_lost_quorum_after_the_longest_election(engine, run_module, fake_clock):
+    engine.nodes_error = NO_LEADER
+    result = run_module(quorum_info, dict(wait_for_leader=True))
+    assert not result.failed and result['has_quorum'] is False
+    assert fake_clock.time() - 1000.0 >= swarm.LEADER_ELECTION_SECONDS
+
+
+def test_without_wait_for_leader_an_election_is_reported_at_once(engine, run_module, fake_clock):
+    engine.nodes_error, engine.nodes_errors_left = NO_LEADER, 12
+    assert run_module(quorum_info)['has_quorum'] is False and fake_clock.time() - 1000.0 < 1
+
+
+def test_wait_for_leader_on_a_worker_does_not_wait(engine, run_module, fake_clock):
+    engine.control, engine.nodes_error = False, NOT_MANAGER
+    result = run_module(quorum_info, dict(wait_for_leader=True))
+    assert result['has_quorum'] is None and fake_clock.time() - 1000.0 < 1
