@@ -120,7 +120,9 @@ class FakeEngine(object):
         self.timeout = 60
         self.calls = []
         self.swarm_version = 10
-        self.snapshot_interval = 10000
+        # The whole swarm spec persists, labels included, as on a real engine.
+        self.swarm_spec = {'Name': 'default', 'Labels': {}, 'Raft': {'SnapshotInterval': 10000}}
+        self.before_update_swarm = None  # hook(engine) run just before a swarm update is applied
         self.running_history = {}        # service ID -> running counts seen after each step
         self.scheduler_paused = False
         self.after_update_node = None    # hook(engine, node_id, spec)
@@ -256,9 +258,19 @@ class FakeEngine(object):
         except KeyError:
             raise api_error('node %s not found' % node_id, 404, NotFound)
 
+    @property
+    def snapshot_interval(self):
+        return (self.swarm_spec.get('Raft') or {}).get('SnapshotInterval')
+
+    @snapshot_interval.setter
+    def snapshot_interval(self, value):
+        self.swarm_spec.setdefault('Raft', {})['SnapshotInterval'] = value
+
     def update_node(self, node_id, version, node_spec=None):
         self.calls.append(('update_node', node_id, version, copy.deepcopy(node_spec)))
         node = self.node(node_id)
+        if version != node['Version']['Index']:
+            raise api_error('rpc error: code = Unknown desc = update out of sequence')
         node['Spec'] = copy.deepcopy(node_spec)
         node['Version']['Index'] += 1
         if self.after_update_node:
@@ -281,6 +293,8 @@ class FakeEngine(object):
     def update_service(self, service, version, **kwargs):
         self.calls.append(('update_service', service, version, copy.deepcopy(kwargs)))
         current = self.service(service)
+        if version != current['Version']['Index']:
+            raise api_error('rpc error: code = Unknown desc = update out of sequence')
         spec = current['Spec']
         spec['Mode'] = copy.deepcopy(kwargs['mode'])
         if kwargs.get('labels') is not None:
@@ -316,14 +330,18 @@ class FakeEngine(object):
             if self.nodes_errors_left is not None:
                 self.nodes_errors_left -= 1
             raise api_error(self.nodes_error, 503 if self.nodes_error != NO_LEADER else 500)
-        return {'ID': 'cluster-1', 'Version': {'Index': self.swarm_version},
-                'Spec': {'Name': 'default', 'Raft': {'SnapshotInterval': self.snapshot_interval}},
+        return {'ID': 'cluster-1', 'Version': {'Index': self.swarm_version}, 'Spec': copy.deepcopy(self.swarm_spec),
                 'JoinTokens': {'Worker': 'SWMTKN-fake-worker', 'Manager': 'SWMTKN-fake-manager'}}
 
     def update_swarm(self, version, swarm_spec=None, **kwargs):
+        """Compare-and-swap on the swarm's version, as swarmkit does; the spec sent replaces the old one."""
         self.calls.append(('update_swarm', version, copy.deepcopy(swarm_spec)))
+        if self.before_update_swarm:
+            self.before_update_swarm(self)
+        if version != self.swarm_version:
+            raise api_error('rpc error: code = Unknown desc = update out of sequence')
         self.swarm_version += 1
-        self.snapshot_interval = (swarm_spec.get('Raft') or {}).get('SnapshotInterval', self.snapshot_interval)
+        self.swarm_spec = copy.deepcopy(swarm_spec or {})
 
     def init_swarm(self, **kwargs):
         self.calls.append(('init_swarm', kwargs))

@@ -397,3 +397,30 @@ def test_request_timeout_is_capped(monkeypatch):
     monkeypatch.setattr(swarm.docker, 'APIClient', capture)
     SwarmClient(FakeModule(timeout=900))
     assert seen == dict(base_url='unix:///var/run/docker.sock', version='auto', timeout=60)
+
+
+# -- issue 14.1: the node update retries a lost compare-and-swap ----------------------------
+
+def test_a_node_update_that_loses_the_race_once_is_read_again_and_retried():
+    client, engine = make_client()
+    node = client.inspect_node('id-w1')
+    read_at = node['Version']['Index']
+    engine.node('id-w1')['Version']['Index'] += 1          # someone else wrote the node since it was read
+    client.update_node_spec(node, Availability='drain')
+    assert [call[2] for call in engine.calls_named('update_node')] == [read_at, read_at + 1]
+    assert engine.node('id-w1')['Spec']['Availability'] == 'drain'
+
+
+def test_a_node_update_that_always_loses_the_race_fails_naming_the_node():
+    client, engine = make_client()
+    real_update = engine.update_node
+
+    def racing(node_id, version, node_spec=None):
+        engine.node(node_id)['Version']['Index'] += 1
+        return real_update(node_id, version, node_spec)
+
+    engine.update_node = racing
+    with pytest.raises(FailCalled) as failure:
+        client.update_node_spec(client.inspect_node('id-w1'), Availability='drain')
+    assert str(failure.value).startswith('Docker engine refused to update node w1 (id-w1) (Availability=drain)')
+    assert 'out of sequence' in str(failure.value) and len(engine.calls_named('update_node')) == 3

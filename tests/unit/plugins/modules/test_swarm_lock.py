@@ -72,3 +72,92 @@ def test_a_write_refused_for_lack_of_a_leader_is_read_again_and_retried(engine, 
     assert len(engine.calls_named('update_swarm_refused')) == 1
     assert [lock['owner'] for lock in lock_written(engine)] == ['ops@ci:1']
     assert len(engine.calls_named('inspect_swarm')) == 2
+
+
+# -- issue 14.1: the compare-and-swap, against a fake engine that keeps labels and versions -
+
+LABEL = 'swarmops.lock.maintenance'
+
+
+def current_lock(engine):
+    raw = (engine.swarm_spec.get('Labels') or {}).get(LABEL)
+    return json.loads(raw) if raw else None
+
+
+def write_lock_as_another_run(engine, owner='other@ci:2', status='running', since=None):
+    """What a second run's write does: its own lock, at the version it read."""
+    spec = dict(engine.swarm_spec, Labels=dict(engine.swarm_spec.get('Labels') or {}))
+    spec['Labels'][LABEL] = json.dumps(dict(owner=owner, run='r-other', since=since or 1.0, status=status))
+    engine.before_update_swarm = None
+    engine.update_swarm(engine.swarm_version, swarm_spec=spec)
+
+
+def test_a_written_lock_is_read_back(engine, run_module):
+    result = run_module(swarm_lock, dict(owner='ops@ci:1'))
+    assert not result.failed and result['changed'] is True
+    assert current_lock(engine)['owner'] == 'ops@ci:1' and current_lock(engine)['status'] == 'running'
+    assert run_module(swarm_lock, dict(owner='ops@ci:1'))['changed'] is False
+
+
+def test_two_runs_that_read_before_either_writes_only_one_wins(engine, run_module):
+    # read (A), read (B), write (B), write (A): A's write carries the version it read and is
+    # refused as out of sequence; A reads again, finds B's lock and is refused. Exactly one wins.
+    engine.before_update_swarm = write_lock_as_another_run
+    result = run_module(swarm_lock, dict(owner='ops@ci:1'))
+    assert result.failed and 'other@ci:2 holds it' in result.msg, result.msg
+    assert current_lock(engine)['owner'] == 'other@ci:2'
+    writes = engine.calls_named('update_swarm')
+    assert len(writes) == 2 and writes[0][1] == 10 and writes[1][1] == 10  # A's attempt and B's, same version
+
+
+def test_a_lock_held_by_another_run_is_refused_and_left_alone(engine, run_module):
+    write_lock_as_another_run(engine, since=9e9)
+    result = run_module(swarm_lock, dict(owner='ops@ci:1'))
+    assert result.failed and 'Another run is in progress; nothing was changed' in result.msg
+    assert current_lock(engine)['owner'] == 'other@ci:2' and len(engine.calls_named('update_swarm')) == 1
+
+
+def test_a_failed_runs_lock_is_resumed_with_its_run(engine, run_module):
+    write_lock_as_another_run(engine, status='failed')
+    result = run_module(swarm_lock, dict(owner='ops@ci:1'))
+    assert not result.failed and result['resumed'] is True
+    assert (current_lock(engine)['owner'], current_lock(engine)['run'], current_lock(engine)['status']) == (
+        'ops@ci:1', 'r-other', 'running')
+
+
+@pytest.mark.parametrize('break_stale, broken', [(True, True), (False, False)])
+def test_a_stale_lock_is_broken_only_when_asked(engine, run_module, break_stale, broken):
+    write_lock_as_another_run(engine, since=1.0)  # decades old
+    result = run_module(swarm_lock, dict(owner='ops@ci:1', ttl=60, break_stale=break_stale))
+    assert result.failed is not broken
+    assert current_lock(engine)['owner'] == ('ops@ci:1' if broken else 'other@ci:2')
+    if not broken:
+        assert 'break it with break_stale=true' in result.msg
+
+
+def test_release_of_another_runs_lock_is_refused_and_ones_own_removes_it(engine, run_module):
+    write_lock_as_another_run(engine, since=9e9)
+    result = run_module(swarm_lock, dict(owner='ops@ci:1', state='absent'))
+    assert result.failed and 'Cannot release lock' in result.msg and current_lock(engine)['owner'] == 'other@ci:2'
+    result = run_module(swarm_lock, dict(owner='other@ci:2', state='absent'))
+    assert not result.failed and result['changed'] is True and current_lock(engine) is None
+    assert LABEL not in engine.swarm_spec['Labels']
+
+
+def test_retries_exhausted_when_every_write_loses_the_race(engine, run_module):
+    def someone_else_writes_first(engine):
+        engine.swarm_version += 1
+
+    engine.before_update_swarm = someone_else_writes_first
+    result = run_module(swarm_lock, dict(owner='ops@ci:1'))
+    assert result.failed
+    assert result.msg.startswith('Could not update lock swarmops.lock.maintenance: the swarm changed (or lost its '
+                                 'leader) under every one of 5 attempts. Nothing was changed.'), result.msg
+    assert current_lock(engine) is None and len(engine.calls_named('update_swarm')) == 5
+
+
+def test_other_labels_of_the_swarm_are_kept(engine, run_module):
+    engine.swarm_spec['Labels'] = {'team': 'platform'}
+    run_module(swarm_lock, dict(owner='ops@ci:1'))
+    run_module(swarm_lock, dict(owner='ops@ci:1', state='absent'))
+    assert engine.swarm_spec['Labels'] == {'team': 'platform'}
