@@ -20,8 +20,9 @@ description:
     start together exactly one gets it; the other is refused with who holds it and since when.
   - A lock marked C(failed) by a run that stopped on an error is taken over by the next run,
     which keeps its O(ignore:run) identifier so that work already done is not done again.
-  - A lock still marked C(running) is never broken silently. Once it is older than O(ttl) it
-    can be broken with O(break_stale=true).
+  - A lock still marked C(running) is never broken silently. Once it has not been renewed for
+    O(ttl) seconds (or taken, when it never was) it can be broken with O(break_stale=true). A run
+    longer than O(ttl) keeps its lock alive with O(renew=true) at each step.
   - A swarm without a leader (an election after a manager died) is waited for, up to 30 seconds
     within O(timeout), and a write it refused is read again and retried.
 author:
@@ -71,6 +72,13 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+  renew:
+    description:
+      - With O(state=present), the owner of the lock records that its run is still alive (the lock's
+        C(renewed) time). Staleness is measured from the last renewal. Reports a change each time.
+    type: bool
+    default: false
+    version_added: 0.2.0
 seealso:
   - module: swarmops.lifecycle.cluster_health
 '''
@@ -229,6 +237,8 @@ class SwarmLock(object):
                 return current, False
             return dict(current, status='failed'), False
         if mine:
+            if self.params['renew']:
+                return dict(current, status='running', renewed=round(time.time(), 3)), False
             return dict(current, status='running'), False
         if current is None:
             now = time.time()
@@ -236,14 +246,19 @@ class SwarmLock(object):
                         status='running'), False
         if current['status'] == 'failed':
             return dict(current, owner=owner, since=round(time.time(), 3), status='running'), True
-        age = time.time() - current['since']
+        age = time.time() - self.last_alive(current)
         if age >= self.params['ttl'] and self.params['break_stale']:
             return dict(current, owner=owner, since=round(time.time(), 3), status='running'), True
         self.refuse_held(current, 'take')
         return current, False  # not reached: refuse_held fails the module
 
+    @staticmethod
+    def last_alive(lock):
+        """When the run holding the lock was last known alive: its last renewal, else when it took the lock."""
+        return max(lock.get('since') or 0.0, lock.get('renewed') or 0.0)
+
     def refuse_held(self, current, action):
-        age = time.time() - current['since']
+        age = time.time() - self.last_alive(current)
         if age >= self.params['ttl']:
             way_out = ('It is older than ttl=%ds, so its run has probably died: make sure it has, then break it '
                        'with break_stale=true (maintain.yml: -e rolling_maintenance_break_lock=true).'
@@ -251,11 +266,13 @@ class SwarmLock(object):
         else:
             way_out = ('Wait for that run to finish. If it died, the lock can be broken once it is older than '
                        'ttl=%ds (in %ds).' % (self.params['ttl'], self.params['ttl'] - age))
+        renewed = (', last renewed %ds ago' % age) if current.get('renewed') else ''
         self.client.fail(
-            'Cannot %s lock %s: %s holds it (run %s, %s since %s, %ds ago). Another run is in progress; nothing '
+            'Cannot %s lock %s: %s holds it (run %s, %s since %s, %ds ago%s). Another run is in progress; nothing '
             'was changed. %s' % (
                 action, self.label, current['owner'], current['run'], current['status'],
-                time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(current['since'])), age, way_out),
+                time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(current['since'])), time.time() - current['since'],
+                renewed, way_out),
             lock=current)
 
     def write(self, swarm, wanted):
@@ -291,6 +308,7 @@ def main():
             state=dict(type='str', default='present', choices=['present', 'failed', 'absent']),
             ttl=dict(type='int', default=3600),
             break_stale=dict(type='bool', default=False),
+            renew=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

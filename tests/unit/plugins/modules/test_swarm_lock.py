@@ -161,3 +161,32 @@ def test_other_labels_of_the_swarm_are_kept(engine, run_module):
     run_module(swarm_lock, dict(owner='ops@ci:1'))
     run_module(swarm_lock, dict(owner='ops@ci:1', state='absent'))
     assert engine.swarm_spec['Labels'] == {'team': 'platform'}
+
+
+# -- issue 11.5: a long run renews its lock; staleness counts from the last renewal ---------
+
+def test_the_owner_renews_its_lock(engine, run_module, monkeypatch):
+    monkeypatch.setattr(swarm_lock.time, 'time', lambda: 5000.0)
+    run_module(swarm_lock, dict(owner='ops@ci:1'))
+    monkeypatch.setattr(swarm_lock.time, 'time', lambda: 9000.0)
+    result = run_module(swarm_lock, dict(owner='ops@ci:1', renew=True))
+    assert not result.failed and result['changed'] is True
+    lock = current_lock(engine)
+    assert (lock['since'], lock['renewed'], lock['status']) == (5000.0, 9000.0, 'running')
+
+
+def test_a_lock_renewed_lately_is_not_stale_however_old_it_is(engine, run_module, monkeypatch):
+    # A run longer than ttl (20 workers) looked dead, and the refusal invited break_stale.
+    monkeypatch.setattr(swarm_lock.time, 'time', lambda: 100000.0)
+    spec = dict(engine.swarm_spec, Labels={LABEL: json.dumps(dict(owner='other@ci:2', run='r-other', since=1000.0,
+                                                                   renewed=99990.0, status='running'))})
+    engine.update_swarm(engine.swarm_version, swarm_spec=spec)
+    result = run_module(swarm_lock, dict(owner='ops@ci:1', ttl=3600, break_stale=True))
+    assert result.failed and current_lock(engine)['owner'] == 'other@ci:2'
+    assert 'last renewed 10s ago' in result.msg and 'Wait for that run to finish' in result.msg, result.msg
+
+
+def test_renew_of_a_lock_held_by_another_run_is_refused(engine, run_module):
+    write_lock_as_another_run(engine, since=9e9)
+    result = run_module(swarm_lock, dict(owner='ops@ci:1', renew=True))
+    assert result.failed and 'other@ci:2 holds it' in result.msg
