@@ -1,6 +1,7 @@
 """After the modules scenario: read the outcome from the engines and the sampler's record."""
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -51,3 +52,13 @@ def test_surged_drain_never_left_single_without_a_running_task():
 ])
 def test_refusal_was_tried_for_real(refusal):
     assert refusal in load("refusals.json")
+
+
+def test_both_autolock_toggles_happened_and_the_lock_label_survived_them():
+    # Converge asserted the lock against the engine; here, that each toggle really changed the swarm.
+    for value in ("true", "false"):
+        log = read("site-autolock-%s.log" % value)
+        assert log.rstrip().endswith("RC=0")
+        toggle = log.split("TASK [swarmops.lifecycle.swarm_cluster : Set autolock on the swarm]")[1].split("TASK [")[0]
+        assert re.search(r"^changed: \[", toggle, re.M), toggle
+    assert load("lock-after-autolock-toggles.json")["owner"] == "autolock-toggle@molecule"
