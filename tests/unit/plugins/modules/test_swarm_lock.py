@@ -178,8 +178,8 @@ def test_the_owner_renews_its_lock(engine, run_module, monkeypatch):
 def test_a_lock_renewed_lately_is_not_stale_however_old_it_is(engine, run_module, monkeypatch):
     # A run longer than ttl (20 workers) looked dead, and the refusal invited break_stale.
     monkeypatch.setattr(swarm_lock.time, 'time', lambda: 100000.0)
-    spec = dict(engine.swarm_spec, Labels={LABEL: json.dumps(dict(owner='other@ci:2', run='r-other', since=1000.0,
-                                                                   renewed=99990.0, status='running'))})
+    lock = dict(owner='other@ci:2', run='r-other', since=1000.0, renewed=99990.0, status='running')
+    spec = dict(engine.swarm_spec, Labels={LABEL: json.dumps(lock)})
     engine.update_swarm(engine.swarm_version, swarm_spec=spec)
     result = run_module(swarm_lock, dict(owner='ops@ci:1', ttl=3600, break_stale=True))
     assert result.failed and current_lock(engine)['owner'] == 'other@ci:2'
