@@ -102,31 +102,58 @@ run_build() {
   return $rc
 }
 
-# Scenarios on the lab's "hosts" flavour (their own network, containers and names) run in the
-# background beside the others, which share the "engines" lab one after another; both labs
-# spend most of their time waiting on engines. PARALLEL_SCENARIOS="" runs everything in turn.
-parallel_scenarios=${PARALLEL_SCENARIOS-real-hosts}
+# Each scenario runs on the lab its molecule.yml links (inventories/lab unless it names another:
+# inventories/lab-b, a second engines lab, or inventories/lab-hosts, the "hosts" flavour). Each
+# lab has its own network, containers and names, so the labs run side by side, each lab's
+# scenarios one after another: inventories/lab in the foreground, every other lab in the
+# background at a lower priority (nice 10), reported after the foreground ones. The scenarios
+# spend most of their time waiting on engines. PARALLEL_LABS=0 runs everything in turn.
+lab_of() {
+  local lab
+  lab=$(grep -o 'inventories/[A-Za-z0-9_-]*/hosts.yml' "molecule/$1/molecule.yml" | head -1)
+  lab=${lab%/hosts.yml}
+  echo "${lab:-inventories/lab}"
+}
+
+# "default" first: it is the foundation every other scenario builds on. "chaos" last on its lab:
+# its faults land at timed moments.
+ordered() {
+  printf '%s\n' "$@" | awk '$0=="default"{print "0 " $0; next} $0=="chaos"{print "2 " $0; next} {print "1 " $0}' |
+    sort | cut -d' ' -f2
+}
+
+run_chain() {
+  # The scenarios given, in turn, each logged to $logs/bg-<scenario>.log with its rc and seconds.
+  local scenario start
+  for scenario in "$@"; do
+    start=$SECONDS
+    molecule test -s "$scenario" >"$logs/bg-$scenario.log" 2>&1
+    echo "$? $((SECONDS - start))" >"$logs/bg-$scenario.rc"
+  done
+}
 
 run_molecule() {
   local scenarios=${SCENARIOS:-$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)}
-  local rc=0 background=() scenario
-  for scenario in $scenarios; do
-    case " $parallel_scenarios " in
-      *" $scenario "*)
-        background+=("$scenario")
-        printf '\n==== molecule:%s: started in the background (its output follows the other scenarios) ====\n' "$scenario"
-        # At a lower priority: the lab's scenarios time faults and elections, the background
-        # one mostly waits on its machines, and both share this machine's CPUs.
-        ( start=$SECONDS; nice -n 10 molecule test -s "$scenario" >"$logs/bg-$scenario.log" 2>&1
-          echo "$? $((SECONDS - start))" >"$logs/bg-$scenario.rc" ) &
-        ;;
-    esac
-  done
-  # "default" first: it is the foundation every other scenario builds on. "chaos" last: its
-  # faults land at timed moments, best when the background scenarios have finished.
-  for scenario in $(printf '%s\n' $scenarios | awk '$0=="default"{print "0 " $0; next} $0=="chaos"{print "2 " $0; next}
-                                                    {print "1 " $0}' | sort | cut -d' ' -f2); do
-    case " ${background[*]} " in *" $scenario "*) continue ;; esac
+  local rc=0 background=() foreground=() scenario lab labs
+  if [ "${PARALLEL_LABS:-1}" = 0 ]; then
+    mapfile -t foreground < <(ordered $scenarios)
+  else
+    labs=$(for scenario in $scenarios; do lab_of "$scenario"; done | sort -u)
+    for lab in $labs; do
+      local members=()
+      for scenario in $(ordered $scenarios); do
+        [ "$(lab_of "$scenario")" = "$lab" ] && members+=("$scenario")
+      done
+      if [ "$lab" = inventories/lab ]; then
+        foreground=("${members[@]}")
+      else
+        background+=("${members[@]}")
+        printf '\n==== on %s, in the background (output after the others): %s ====\n' "$lab" "${members[*]}"
+        ( renice -n 10 -p "$BASHPID" >/dev/null; run_chain "${members[@]}" ) &
+      fi
+    done
+  fi
+  for scenario in "${foreground[@]}"; do
     stage "molecule:$scenario" molecule test -s "$scenario" || rc=1
   done
   wait

@@ -13,7 +13,7 @@ module: autolock
 short_description: Turn a swarm's autolock on or off, keeping the rest of its spec
 version_added: 0.2.0
 description:
-  - Sets C(EncryptionConfig.AutoLockManagers) of the swarm's spec and changes nothing else: the
+  - Sets C(EncryptionConfig.AutoLockManagers) of the swarm's spec and changes nothing else. The
     spec is read, that one field changed and written back with the version it was read at
     (compare-and-swap), as C(docker swarm update --autolock) does. The swarm's labels, where
     M(swarmops.lifecycle.swarm_lock) keeps the maintenance lock, its Raft, CA and dispatcher

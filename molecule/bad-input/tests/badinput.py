@@ -564,7 +564,7 @@ class Lab(object):
                                          "recreate the lab (molecule destroy, then converge)")
             self.unlock_scratch()
         elif local.get("LocalNodeState") == "inactive":
-            address = "%s.%s" % (self.lab_vars["lab_subnet_prefix"], self.hostvars[self.s1]["lab_octet"])
+            address = "%s.%s" % (self.hostvars[self.s1]["lab_subnet_prefix"], self.hostvars[self.s1]["lab_octet"])
             self.docker_exec(self.s1, ["docker", "swarm", "init", "--advertise-addr", address,
                                        "--default-addr-pool", SCRATCH_POOL])
         self.wait_for("%s leads a single-node swarm of its own" % self.s1, self.s1,
