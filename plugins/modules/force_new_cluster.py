@@ -308,26 +308,41 @@ class ForceNewClusterManager(object):
         """The census when the swarm has quorum; None when its loss lasted the longest election.
 
         Lost quorum shows as "no leader", or, for a few seconds after the other managers went
-        away, as a leader that still answers but sees fewer reachable managers than the quorum
-        (it steps down once raft notices). Both count as lost once they last
-        LEADER_ELECTION_SECONDS: an ordinary election after a leader crash lasts 10-20 s.
+        away, as a node list (from a leader that has not stepped down yet, or with no leader at
+        all) with fewer reachable managers than the quorum. Each counts as lost once it lasts
+        LEADER_ELECTION_SECONDS: an ordinary election after a leader crash lasts 10-20 s. A list
+        with a reachable majority but no leader is an election: when it lasts the whole window
+        its census is returned, and the swarm is refused as one that has quorum.
         """
         confirm_until = min(self.client.deadline, self.client.started + LEADER_ELECTION_SECONDS)
+        last_quorate = None
         while True:
             try:
                 census = ManagerCensus(self.client.nodes_or_unavailable())
-                if census.leader is None or census.has_quorum:
+                if census.has_quorum and census.leader is not None:
                     return census
-                self.result['engine_error'] = (
-                    'leader %s sees %d of %d managers reachable, below the quorum of %d'
-                    % (node_label(census.leader), census.reachable_count, census.total, census.quorum_size))
+                if census.has_quorum:
+                    # Every manager it needs is reachable, none is leader yet: an election. Waited for;
+                    # if it lasts the whole window, refused below (a majority is there).
+                    self.result['engine_error'] = ('no manager is leader, %d of %d managers reachable'
+                                                   % (census.reachable_count, census.total))
+                    last_quorate = census
+                else:
+                    # A leader that still answers, or a node list with no leader, with fewer reachable
+                    # managers than the quorum: raft has not noticed yet, or it never will.
+                    self.result['engine_error'] = (
+                        '%s sees %d of %d managers reachable, below the quorum of %d'
+                        % ('leader %s' % node_label(census.leader) if census.leader else 'with no leader, the swarm',
+                           census.reachable_count, census.total, census.quorum_size))
+                    last_quorate = None
             except SwarmUnavailable as exc:
                 if not exc.no_leader:
                     self.fail('Refusing to force a new cluster on %s: the engine cannot serve cluster state for '
                               'another reason than a lost quorum: %s. Nothing was changed.' % (self.where, exc.reason))
                 self.result['engine_error'] = exc.reason
+                last_quorate = None
             if self.client.remaining() <= 0 or self.client.deadline_passed(confirm_until):
-                return None
+                return last_quorate
             self.client.sleep(1.0)
 
     def refuse_answering_majority(self, swarm):

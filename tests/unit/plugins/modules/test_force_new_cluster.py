@@ -216,6 +216,27 @@ def test_a_leader_that_sees_no_majority_counts_as_lost_quorum(engine, run_module
     assert len(engine.calls_named('init_swarm')) == 1
 
 
+def test_a_node_list_with_no_leader_and_no_majority_counts_as_lost_quorum(engine, run_module, monkeypatch):
+    # Seen on the hosts lab: three of five managers stopped, the survivor's engine still served
+    # a node list in which no manager was leader and 2 of 5 were reachable. That was refused as
+    # "the swarm still has quorum (leader unknown, 2 of 5 managers reachable, quorum 3)".
+    monkeypatch.setattr(swarm, 'port_answers', lambda addr, timeout: False)
+    engine.nodes_table = cluster(managers=5, unreachable=('m3', 'm4', 'm5'), leader=None)
+    engine.services_table = [make_service('s-web', 'web', replicas=4)]
+    result = run_module(force_new_cluster, dict())
+    assert not result.failed, result.get('msg')
+    assert result['changed'] is True and len(engine.calls_named('init_swarm')) == 1
+
+
+def test_a_node_list_with_no_leader_but_a_majority_is_an_election_and_refused(engine, run_module, fake_clock):
+    # Every manager reachable, none marked leader for the whole window: an election that has not
+    # ended, in a swarm that has its majority. Refused, never forced.
+    engine.nodes_table = cluster(managers=3, leader=None)
+    result = run_module(force_new_cluster, dict())
+    assert result.failed and 'still has quorum' in result.msg, result.get('msg')
+    assert changes(engine) == []
+
+
 # -- issue 12.1: an ordinary election is never taken for a lost quorum -------------------
 
 def test_an_election_longer_than_five_seconds_is_waited_out(engine, run_module, fake_clock):
