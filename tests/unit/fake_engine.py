@@ -278,8 +278,20 @@ class FakeEngine(object):
         return True
 
     def remove_node(self, node_id, force=False):
+        """As swarmkit's RemoveNode: a raft member whose desired role is manager is refused even with
+        force (demote it first); a ready node is refused without force."""
         self.calls.append(('remove_node', node_id, force))
-        self.nodes_table = [node for node in self.nodes_table if node['ID'] != node_id]
+        try:
+            node = self.node(node_id)
+        except KeyError:
+            raise api_error('node %s not found' % node_id, 404)
+        if node['Spec'].get('Role') == 'manager' and node.get('ManagerStatus'):
+            raise api_error('rpc error: code = FailedPrecondition desc = node %s is a cluster manager and is a member '
+                            'of the raft cluster. It must be demoted to worker before removal' % node_id)
+        if not force and node['Status'].get('State') == 'ready':
+            raise api_error("rpc error: code = FailedPrecondition desc = node %s is not down and can't be removed"
+                            % node_id)
+        self.nodes_table = [item for item in self.nodes_table if item['ID'] != node_id]
         return True
 
     def services(self, filters=None):
