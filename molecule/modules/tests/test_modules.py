@@ -59,6 +59,6 @@ def test_both_autolock_toggles_happened_and_the_lock_label_survived_them():
     for value in ("true", "false"):
         log = read("site-autolock-%s.log" % value)
         assert log.rstrip().endswith("RC=0")
-        toggle = log.split("TASK [swarmops.lifecycle.swarm_cluster : Set autolock on the swarm]")[1].split("TASK [")[0]
+        toggle = log.split("TASK [swarmops.lifecycle.swarm_cluster : Set autolock on the swarm")[1].split("TASK [")[0]
         assert re.search(r"^changed: \[", toggle, re.M), toggle
     assert load("lock-after-autolock-toggles.json")["owner"] == "autolock-toggle@molecule"
