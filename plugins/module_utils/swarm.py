@@ -672,6 +672,25 @@ class SwarmClient(object):
         except (DockerException, RequestException) as exc:
             self.fail('Docker engine at %s did not answer while %s: %s' % (self.docker_host, doing, exc))
 
+    def inspect_swarm(self, purpose):
+        """The swarm object, without its join tokens. A swarm without a leader (an election after a
+        manager died or restarted) is waited for up to LEADER_ELECTION_SECONDS; any other refusal
+        (a worker, a locked engine) fails with the way out. ``purpose`` completes "Cannot ... from"."""
+        def read():
+            try:
+                return True, self.cluster_call_or_unavailable('trying to ' + purpose, self.api.inspect_swarm)
+            except SwarmUnavailable as exc:
+                if exc.no_leader:
+                    return False, exc
+                self.fail_unavailable(exc, purpose)
+
+        outcome = self.wait_until(read, limit=LEADER_ELECTION_SECONDS)
+        if not outcome.done:
+            self.fail_unavailable(outcome.progress, purpose)
+        swarm = outcome.progress
+        swarm.pop('JoinTokens', None)
+        return swarm
+
     def nodes(self, purpose):
         """The node list; fails with the reason and the way out when the swarm cannot serve it."""
         try:

@@ -69,7 +69,6 @@ previous:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    LEADER_ELECTION_SECONDS,
     APIError,
     DifferenceTracker,
     SwarmClient,
@@ -90,7 +89,7 @@ class Autolock(object):
 
     def run(self):
         for attempt in range(ATTEMPTS):
-            swarm = self.read_swarm()
+            swarm = self.client.inspect_swarm('read the swarm spec to set autolock')
             spec = dict(swarm.get('Spec') or {})
             previous = bool((spec.get('EncryptionConfig') or {}).get('AutoLockManagers'))
             self.result.update(previous=previous, changed=previous != self.wanted)
@@ -108,23 +107,6 @@ class Autolock(object):
             diff.add('autolock', self.result['previous'], self.wanted)
             self.result['diff'] = diff.as_diff()
         self.module.exit_json(**self.result)
-
-    def read_swarm(self):
-        outcome = self.client.wait_until(self.try_read, limit=LEADER_ELECTION_SECONDS)
-        if not outcome.done:
-            self.client.fail_unavailable(outcome.progress, 'read the swarm spec to set autolock')
-        swarm = outcome.progress
-        # Join tokens are never kept past this point.
-        swarm.pop('JoinTokens', None)
-        return swarm
-
-    def try_read(self):
-        try:
-            return True, self.client.cluster_call_or_unavailable('reading the swarm spec', self.client.api.inspect_swarm)
-        except SwarmUnavailable as exc:
-            if exc.no_leader:
-                return False, exc
-            self.client.fail_unavailable(exc, 'read the swarm spec to set autolock')
 
     def write(self, version, spec):
         """Compare-and-swap: False when another writer changed the swarm since it was read, or an election

@@ -137,7 +137,6 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    LEADER_ELECTION_SECONDS,
     APIError,
     DifferenceTracker,
     SwarmClient,
@@ -187,23 +186,7 @@ class SwarmLock(object):
         """The swarm object. An election (a manager just died or restarted) is waited for up to
         LEADER_ELECTION_SECONDS: a failed run's lock must still be marked, and a new run must not be
         refused, because of a few seconds without leader."""
-        outcome = self.client.wait_until(self.try_read, limit=LEADER_ELECTION_SECONDS)
-        if not outcome.done:
-            self.client.fail_unavailable(outcome.progress, 'read the maintenance lock %s' % self.label)
-        swarm = outcome.progress
-        # The swarm's join tokens are never kept past this point.
-        swarm.pop('JoinTokens', None)
-        return swarm
-
-    def try_read(self):
-        try:
-            return True, self.client.cluster_call_or_unavailable(
-                'reading the maintenance lock %s' % self.label, self.client.api.inspect_swarm)
-        except SwarmUnavailable as exc:
-            if exc.no_leader:
-                return False, exc
-            # A worker or a locked engine: say which, and the way out.
-            self.client.fail_unavailable(exc, 'read the maintenance lock %s' % self.label)
+        return self.client.inspect_swarm('read the maintenance lock %s' % self.label)
 
     def decode(self, swarm):
         raw = ((swarm.get('Spec') or {}).get('Labels') or {}).get(self.label)
