@@ -106,9 +106,8 @@ run_build() {
 # inventories/lab-b, a second engines lab, or inventories/lab-hosts, the "hosts" flavour). Each
 # lab has its own network, containers and names, so the labs run side by side, each lab's
 # scenarios one after another: inventories/lab in the foreground, every other lab in the
-# background, reported after the foreground ones. All at the same priority: a lab at nice 10
-# beside two busy ones starved (most likely a manager's join outlasted raft's election window: the
-# forced cluster it joined lost its leader). PARALLEL_LABS=0 runs everything in turn.
+# background, reported after the foreground ones, all at the same priority (the machine is
+# shared by labs that each time elections). PARALLEL_LABS=0 runs everything in turn.
 lab_of() {
   local lab
   lab=$(grep -o 'inventories/[A-Za-z0-9_-]*/hosts.yml' "molecule/$1/molecule.yml" | head -1)
