@@ -691,6 +691,23 @@ class SwarmClient(object):
         swarm.pop('JoinTokens', None)
         return swarm
 
+    def write_swarm_spec(self, version, spec, what, refused_suffix=''):
+        """Compare-and-swap write of the swarm's spec, read at ``version``. Returns None when written;
+        'out of sequence' when another writer changed the swarm since it was read (nothing written);
+        'no leader' when an election left it unknown whether the write was committed. Either way the
+        caller reads again and decides again. Any other refusal fails the module: "Docker engine
+        refused to <what>: <reason><refused_suffix>"."""
+        try:
+            self.api.update_swarm(version=version, swarm_spec=spec)
+        except APIError as exc:
+            text = api_error_text(exc)
+            if 'out of sequence' in text:
+                return 'out of sequence'
+            if SwarmUnavailable(text).no_leader:
+                return 'no leader'
+            self.fail('Docker engine refused to %s: %s%s' % (what, text, refused_suffix))
+        return None
+
     def nodes(self, purpose):
         """The node list; fails with the reason and the way out when the swarm cannot serve it."""
         try:

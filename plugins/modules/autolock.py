@@ -69,11 +69,8 @@ previous:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    APIError,
     DifferenceTracker,
     SwarmClient,
-    SwarmUnavailable,
-    api_error_text,
     swarm_argument_spec,
 )
 
@@ -96,7 +93,8 @@ class Autolock(object):
             if not self.result['changed'] or self.module.check_mode:
                 break
             spec['EncryptionConfig'] = dict(spec.get('EncryptionConfig') or {}, AutoLockManagers=self.wanted)
-            if self.write(swarm['Version']['Index'], spec):
+            if self.client.write_swarm_spec(swarm['Version']['Index'], spec, 'set autolock=%s' % self.wanted,
+                                            '. Nothing was changed.') is None:
                 break
             if attempt == ATTEMPTS - 1:
                 self.client.fail('Could not set autolock=%s: the swarm changed (or lost its leader) under every one of '
@@ -107,18 +105,6 @@ class Autolock(object):
             diff.add('autolock', self.result['previous'], self.wanted)
             self.result['diff'] = diff.as_diff()
         self.module.exit_json(**self.result)
-
-    def write(self, version, spec):
-        """Compare-and-swap: False when another writer changed the swarm since it was read, or an election
-        left it unknown whether the write was committed (the next attempt reads and decides again)."""
-        try:
-            self.client.api.update_swarm(version=version, swarm_spec=spec)
-        except APIError as exc:
-            text = api_error_text(exc)
-            if 'out of sequence' in text or SwarmUnavailable(text).no_leader:
-                return False
-            self.client.fail('Docker engine refused to set autolock=%s: %s. Nothing was changed.' % (self.wanted, text))
-        return True
 
 
 def main():

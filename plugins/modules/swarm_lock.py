@@ -137,11 +137,8 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    APIError,
     DifferenceTracker,
     SwarmClient,
-    SwarmUnavailable,
-    api_error_text,
     swarm_argument_spec,
 )
 
@@ -267,20 +264,11 @@ class SwarmLock(object):
         else:
             labels[self.label] = json.dumps(wanted, sort_keys=True)
         spec['Labels'] = labels
-        try:
-            self.client.api.update_swarm(version=swarm['Version']['Index'], swarm_spec=spec)
-        except APIError as exc:
-            text = api_error_text(exc)
-            if 'out of sequence' in text:
-                self.last_write_error = 'out of sequence'
-                return False
-            if SwarmUnavailable(text).no_leader:
-                self.last_write_error = 'no leader'
-                # An election: the write may or may not have been committed. The next attempt
-                # re-reads (waiting for a leader) and decides again, which is idempotent.
-                return False
-            self.client.fail('Docker engine refused to update swarm label %s: %s' % (self.label, text))
-        return True
+        # An election ("no leader"): the write may or may not have been committed. The next attempt
+        # re-reads (waiting for a leader) and decides again, which is idempotent.
+        self.last_write_error = self.client.write_swarm_spec(
+            swarm['Version']['Index'], spec, 'update swarm label %s' % self.label)
+        return self.last_write_error is None
 
 
 def main():
