@@ -195,14 +195,20 @@ def recovery_rejoin(hosts, via, now_view, split=False):
     split. A member whose ID the swarm knows is only waited for: it reconnects by itself, except
     after a split: a worker keeps its ID in both swarms, and one that the kept side does not see
     ready is attached to the other side and never comes back by itself. A locked engine is never
-    made to leave (that would throw its state away): it needs its key.
+    made to leave (that would throw its state away): it needs its key. Nor is a reachable raft member
+    of the kept swarm: an old manager turned away by a forced raft may get a manager certificate and
+    join the new raft by itself; made to leave then, it takes the kept swarm's quorum with it.
     """
     ready_ids = set(node.get('id') for node in (now_view or {}).get('nodes') or [] if node.get('state') == 'ready')
+    kept_managers = set(node.get('id') for node in (now_view or {}).get('nodes') or []
+                        if node.get('manager') and node.get('reachability') == 'reachable')
     node_ids = set(node.get('id') for node in (now_view or {}).get('nodes') or [])
     leader_id = ((now_view or {}).get('leader') or {}).get('id') or ''
     rejoin = []
     for host in hosts or []:
         if not host.get('answered') or host['host'] == via or host.get('state') == 'locked':
+            continue
+        if host.get('node_id') and host.get('node_id') in kept_managers:
             continue
         out_of_swarm = host.get('state') != 'active'
         unknown = host.get('state') == 'active' and host.get('node_id') not in node_ids

@@ -270,6 +270,12 @@ def describe_node(node):
     )
 
 
+def stale_manager_entries(nodes, keep_id):
+    """Entries with the manager role that are not raft members (a forced cluster's old managers), by hostname."""
+    return [node for node in sort_by_hostname(nodes or [])
+            if node.get('ID') != keep_id and node_role(node) == 'manager' and not is_raft_member(node)]
+
+
 def short_node(node):
     return dict(id=node.get('ID'), hostname=node_hostname(node),
                 addr=manager_status(node).get('Addr') or (node.get('Status') or {}).get('Addr'))
@@ -798,6 +804,36 @@ class SwarmClient(object):
 
     def remove_node(self, node, force):
         return self.call('remove node %s' % node_label(node), self.api.remove_node, node['ID'], force=force)
+
+    def remove_stale_manager_entries(self, keep_id):
+        """Remove every entry with the manager role that is not a raft member, other than ``keep_id``.
+
+        Right after a forced new cluster these are the old cluster's managers. One whose engine
+        still runs is told by the new raft that it was removed, drops its raft data and asks the
+        new cluster's CA for a certificate: while its entry has the manager role it gets a
+        manager's and joins the new raft by itself, as a member nobody planned for. Removing the
+        entries at once (with force: a live one may show ready) makes their engines wait to be
+        rejoined. An entry that became a raft member before its removal is kept: it is a manager
+        of the new cluster now. Returns (removed IDs, kept nodes).
+        """
+        removed, joined = [], []
+        for node in stale_manager_entries(self.nodes('read the node list of the new cluster'), keep_id):
+            try:
+                self.api.remove_node(node['ID'], force=True)
+                removed.append(node['ID'])
+                continue
+            except NotFound:
+                continue
+            except APIError as exc:
+                current = self.inspect_node(node['ID'])
+                if current is None or not is_raft_member(current):
+                    self.fail('Docker engine at %s refused to remove the stale manager entry %s: %s'
+                              % (self.docker_host, node_label(node), api_error_text(exc)))
+                joined.append(current)
+            except (DockerException, RequestException) as exc:
+                self.fail('Docker engine at %s did not answer while removing the stale manager entry %s: %s'
+                          % (self.docker_host, node_label(node), exc))
+        return removed, joined
 
     def scale_service(self, service_id, replicas, set_labels=None, remove_labels=()):
         """Set Spec.Mode.Replicated.Replicas of a service (and, in the same update, the service labels

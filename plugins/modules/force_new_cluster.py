@@ -31,8 +31,11 @@ description:
     healthy swarm is not mistaken for it.
   - The module is idempotent. On the single-manager cluster it created (this node leads, it is the only raft
     member) it reports no change.
-  - Stale manager entries are reported, not removed; remove them with M(swarmops.lifecycle.demote)
-    and O(swarmops.lifecycle.demote#module:remove=true), and make their hosts leave and re-join.
+  - Right after the new cluster leads, the module removes every other entry with the manager role
+    (the old cluster's managers, none of them a raft member now), unless
+    O(remove_stale_managers=false). Their hosts must then leave their old swarm and join again.
+    Left in place, the entry of an old manager whose engine still runs lets that engine get a
+    manager certificate from the new cluster and join its raft by itself (see the option).
 author:
   - swarmops.lifecycle developers (@swarmops)
 extends_documentation_fragment:
@@ -61,6 +64,20 @@ options:
         locked, for example after a restart, to unlock it before anything else is decided.
     type: str
     version_added: 0.1.0
+  remove_stale_managers:
+    description:
+      - Remove the other manager entries (not raft members of the new cluster) right after it leads.
+      - The new raft tells each old manager whose engine still runs that it was removed; that engine
+        drops its raft data and asks the new cluster's CA for a certificate. While its entry still has
+        the manager role it gets a manager's and joins the new raft by itself, and the single-manager
+        cluster becomes two members that both count for quorum; if that host is then made to leave
+        (to rejoin it as a worker) the new cluster has no leader any more. Removed entries cannot get
+        a certificate; their hosts wait to be rejoined (C(docker swarm leave --force), then join).
+      - An entry that already joined the new raft is kept and reported in RV(joined_managers).
+      - With V(false) they are only reported in RV(stale_managers).
+    type: bool
+    default: true
+    version_added: 0.2.0
   force:
     description:
       - Force a new cluster even though the swarm still has a leader and quorum.
@@ -90,13 +107,9 @@ EXAMPLES = r'''
   register: recovered
   when: inventory_hostname == survivor
 
-- name: Remove the stale manager entries
-  swarmops.lifecycle.demote:
-    node: "{{ item.id }}"
-    remove: true
-    allow_even: true
-  loop: "{{ recovered.stale_managers | default([]) }}"
-  when: inventory_hostname == survivor
+- name: The old managers' hosts leave their old swarm (their entries were removed), then join as workers
+  ansible.builtin.command: docker swarm leave --force
+  when: inventory_hostname in old_managers_that_answer
 '''
 
 RETURN = r'''
@@ -142,12 +155,25 @@ fresh_snapshot:
   sample: true
 stale_managers:
   description:
-    - Other nodes with the manager role that are not reachable raft members (the old cluster's managers).
+    - Other nodes with the manager role that were not reachable raft members once the new cluster led
+      (the old cluster's managers), as found before their removal.
     - In check mode, the other managers the local engine knew, which would become stale.
   returned: always
   type: list
   elements: dict
   sample: [{id: kor0bfu9uaelabi00a24z1jl4, hostname: dev2, role: manager, state: unknown, manager: false}]
+removed_stale_managers:
+  description: IDs of the stale manager entries removed (in check mode, that would be removed).
+  returned: always
+  type: list
+  elements: str
+  sample: [kor0bfu9uaelabi00a24z1jl4]
+joined_managers:
+  description: Old managers whose engines joined the new raft before their entry could be removed; kept.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
 elapsed:
   description: Seconds the module took.
   returned: always
@@ -174,6 +200,7 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     service_name,
     service_replicas,
     short_node,
+    stale_manager_entries,
     swarm_argument_spec,
 )
 
@@ -184,7 +211,8 @@ class ForceNewClusterManager(object):
         self.client = client
         self.params = module.params
         self.diff = DifferenceTracker()
-        self.result = dict(changed=False, services=[], secrets=[], configs=[], stale_managers=[])
+        self.result = dict(changed=False, services=[], secrets=[], configs=[], stale_managers=[],
+                           removed_stale_managers=[], joined_managers=[])
         self.unlocked = False
 
     def fail(self, msg, **facts):
@@ -217,6 +245,16 @@ class ForceNewClusterManager(object):
         if census is None and not self.params['force']:
             self.refuse_answering_majority(swarm)
         if census is not None and self.is_own_single_manager_cluster(census):
+            self.result['stale_managers'] = [describe_node(node) for node in stale_manager_entries(census.nodes, self.local_id)]
+            if self.result['stale_managers'] and self.params['remove_stale_managers']:
+                # Left by an earlier run (remove_stale_managers=false, or stopped before the removal).
+                ids = [item['id'] for item in self.result['stale_managers']]
+                self.diff.add('stale_manager_entries', ids, [])
+                if self.module.check_mode:
+                    self.result['removed_stale_managers'] = ids
+                    return self.finish(census)
+                self.remove_stale()
+                census = ManagerCensus(self.client.nodes('read the node list'))
             return self.finish(census)
         if census is not None and not self.params['force']:
             self.refuse_quorum(census)
@@ -228,17 +266,34 @@ class ForceNewClusterManager(object):
                              'swarm (moby/moby#36852).')
         self.diff.add('managers', sorted(item['id'] for item in self.result['managers_before']), [self.local_id])
         self.diff.add('leader', short_node(census.leader)['id'] if census and census.leader else None, self.local_id)
+        others = sorted(item['id'] for item in self.result['managers_before'] if item['id'] != self.local_id)
+        self.diff.add('stale_manager_entries', others, [] if self.params['remove_stale_managers'] else others)
         self.result['changed'] = True
         if self.module.check_mode:
             self.result['leader'] = dict(id=self.local_id, hostname='', addr=swarm.get('NodeAddr'))
             self.result['managers_total'] = 1
             self.result['stale_managers'] = [dict(id=item['id'], hostname='', role='manager', addr=item['addr'])
                                              for item in self.result['managers_before'] if item['id'] != self.local_id]
+            self.result['removed_stale_managers'] = others if self.params['remove_stale_managers'] else []
             return self.exit()
         self.client.force_new_cluster(self.params['advertise_addr'] or swarm.get('NodeAddr'))
         census = self.wait_for_leadership()
+        self.result['stale_managers'] = [describe_node(node) for node in stale_manager_entries(census.nodes, self.local_id)]
+        if self.params['remove_stale_managers']:
+            # First: the old managers that still run get a certificate about 16 s after the new raft
+            # turned them away (swarmkit's role change timeout); anything slower widens that window.
+            self.remove_stale()
+            census = ManagerCensus(self.client.nodes('read the node list'))
         self.take_fresh_snapshot(info)
         self.finish(census)
+
+    def remove_stale(self):
+        removed, joined = self.client.remove_stale_manager_entries(self.local_id)
+        self.result['removed_stale_managers'] = removed
+        self.result['joined_managers'] = [describe_node(node) for node in joined]
+        for node in joined:
+            self.module.warn('%s joined the new cluster\'s raft as a manager before its stale entry could be removed; '
+                             'it was kept, as a manager of the new cluster.' % node_label(node))
 
     def read_local_node(self, swarm):
         self.local_id = swarm.get('NodeID') or ''
@@ -439,9 +494,6 @@ class ForceNewClusterManager(object):
     def finish(self, census):
         self.result['leader'] = short_node(census.leader) if census.leader else None
         self.result['managers_total'] = census.total
-        self.result['stale_managers'] = [
-            describe_node(node) for node in census.nodes
-            if node['ID'] != self.local_id and node_role(node) == 'manager' and not is_reachable_manager(node)]
         self.result['services'] = sorted(
             (dict(id=service['ID'], name=service_name(service), mode=service_mode(service),
                   replicas=service_replicas(service) if service_mode(service) == 'replicated' else None)
@@ -468,6 +520,7 @@ def main():
             advertise_addr=dict(type='str'),
             unlock_key=dict(type='str', no_log=True),
             force=dict(type='bool', default=False),
+            remove_stale_managers=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )

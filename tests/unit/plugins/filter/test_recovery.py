@@ -25,9 +25,10 @@ def host(name, state='active', node_id=None, manager=False, quorum=None, leader=
                 addr=addr, view=view or {})
 
 
-def node(name, role='worker', state='ready', manager=False, leader=False, node_id=None, availability='active'):
+def node(name, role='worker', state='ready', manager=False, leader=False, node_id=None, availability='active',
+         reachability=None):
     return dict(id=node_id or 'id-' + name, hostname=name, role=role, state=state, manager=manager, leader=leader,
-                availability=availability)
+                availability=availability, reachability=reachability or ('reachable' if manager else None))
 
 
 def view_of(nodes, unreachable=(), stale=()):
@@ -191,6 +192,20 @@ def test_rejoin_takes_hosts_out_of_the_swarm_unknown_old_raft_and_the_other_side
              host('w3', state='locked'),                                  # needs its key, never made to leave
              host('w4', answered=False)]
     assert recovery.recovery_rejoin(hosts, 'm1', now) == ['m2', 'm3', 'm4', 'm5', 'w2']
+
+
+def test_an_old_manager_that_joined_the_kept_raft_is_never_made_to_leave():
+    # Found on the hosts lab (five managers, three lost): the other survivor m2, turned away by the
+    # forced raft, got a manager certificate and joined the new raft by itself before recover.yml
+    # made it leave to rejoin as a worker; the forced cluster, two members with a quorum of two,
+    # never had a leader again. A reachable raft member of the kept swarm is a manager of it.
+    now = view_of([node('m1', 'manager', manager=True, leader=True), node('m2', 'manager', manager=True)])
+    hosts = [host('m1', manager=True, quorum=True, leader='id-m1'), host('m2', manager=True, quorum=False)]
+    assert recovery.recovery_rejoin(hosts, 'm1', now) == []
+    # Not reachable (yet) in the kept raft: still an old manager to rejoin.
+    now = view_of([node('m1', 'manager', manager=True, leader=True),
+                   node('m2', 'manager', manager=True, reachability='unreachable')])
+    assert recovery.recovery_rejoin(hosts, 'm1', now) == ['m2']
 
 
 def test_after_a_split_a_worker_the_kept_side_does_not_see_ready_rejoins():

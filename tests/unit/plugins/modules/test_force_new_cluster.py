@@ -33,7 +33,7 @@ def lost(engine):
 
 
 def changes(engine):
-    return engine.calls_named('init_swarm') + engine.calls_named('unlock_swarm')
+    return engine.calls_named('init_swarm') + engine.calls_named('unlock_swarm') + engine.calls_named('remove_node')
 
 
 def test_forces_a_new_cluster_and_reports_what_survived(lost, run_module):
@@ -48,8 +48,10 @@ def test_forces_a_new_cluster_and_reports_what_survived(lost, run_module):
     assert result['secrets'] == [dict(id='sec1', name='db_pass')]
     assert result['configs'] == [dict(id='cfg1', name='app_conf')]
     assert sorted(item['hostname'] for item in result['stale_managers']) == ['m2', 'm3']
-    assert result['diff'] == dict(before=dict(managers=['id-m1', 'id-m2', 'id-m3'], leader=None),
-                                  after=dict(managers=['id-m1'], leader='id-m1'))
+    assert result['diff'] == dict(before=dict(managers=['id-m1', 'id-m2', 'id-m3'], leader=None,
+                                              stale_manager_entries=['id-m2', 'id-m3']),
+                                  after=dict(managers=['id-m1'], leader='id-m1', stale_manager_entries=[]))
+    assert result['removed_stale_managers'] == ['id-m2', 'id-m3']
 
 
 def test_advertise_addr_is_passed(lost, run_module):
@@ -67,10 +69,92 @@ def test_again_is_not_a_change(lost, run_module):
 
 
 def test_check_mode_predicts_without_changing(lost, run_module):
-    result = run_module(force_new_cluster, dict(), check_mode=True)
+    result = run_module(force_new_cluster, dict(), check_mode=True, diff=True)
     assert result['changed'] is True and changes(lost) == []
     assert sorted(item['id'] for item in result['stale_managers']) == ['id-m2', 'id-m3']
+    assert result['removed_stale_managers'] == ['id-m2', 'id-m3']
+    assert result['diff']['after']['stale_manager_entries'] == []
     assert result['managers_total'] == 1
+
+
+# -- the other managers' entries, right after the force --------------------------------------
+
+@pytest.fixture
+def two_survive(engine):
+    """Five managers; m1 and m2 survive (m2 answers: its engine still runs the old raft); m3-m5 are gone."""
+    engine.nodes_table = cluster(managers=5, unreachable=('m3', 'm4', 'm5'))
+    engine.nodes_error = NO_LEADER
+    return engine
+
+
+def after_force_m2_answers(engine):
+    """After the force the survivor's dispatcher sees m2's agent again: its stale entry is ready."""
+    original = engine.init_swarm
+
+    def init_swarm(**kwargs):
+        result = original(**kwargs)
+        engine.node('id-m2')['Status']['State'] = 'ready'
+        return result
+    engine.init_swarm = init_swarm
+
+
+def test_every_other_managers_entry_is_removed_right_after_the_force(two_survive, run_module):
+    # Found on the hosts lab (five managers, three lost): the forced raft tells the other
+    # survivor m2 it was removed; m2 drops its raft data, asks the new cluster's CA for a
+    # certificate and, its entry still having the manager role, gets a manager's and joins the
+    # new raft by itself as a second member. recover.yml then made m2 leave to rejoin it as a
+    # worker, and the forced cluster (two members, quorum two) had no leader ever again. Removed
+    # at once, m2 cannot get a manager certificate; it leaves and rejoins as a worker.
+    after_force_m2_answers(two_survive)
+    result = run_module(force_new_cluster, dict(), diff=True)
+    assert not result.failed and result['changed'] is True
+    assert [call[1:] for call in two_survive.calls_named('remove_node')] == [
+        ('id-m2', True), ('id-m3', True), ('id-m4', True), ('id-m5', True)]
+    assert sorted(node['ID'] for node in two_survive.nodes_table) == ['id-m1', 'id-w1', 'id-w2']
+    assert sorted(item['hostname'] for item in result['stale_managers']) == ['m2', 'm3', 'm4', 'm5']
+    assert result['removed_stale_managers'] == ['id-m2', 'id-m3', 'id-m4', 'id-m5']
+    assert result['diff']['after']['stale_manager_entries'] == []
+    # The removal comes before anything slower (the snapshot) that would widen the window.
+    order = [call[0] for call in two_survive.calls if call[0] in ('remove_node', 'update_swarm')]
+    assert order[0] == 'remove_node'
+
+
+def test_a_manager_that_joined_the_new_raft_meanwhile_is_kept(two_survive, run_module):
+    # When m2 was quicker (a manager certificate and a raft join before the removal), the
+    # engine refuses to remove a raft member; it is a manager of the new cluster now.
+    def joined(engine, node_id=None):
+        if ('init_swarm' in [call[0] for call in engine.calls]) and not engine.node('id-m2').get('ManagerStatus'):
+            engine.node('id-m2')['ManagerStatus'] = {'Leader': False, 'Reachability': 'reachable', 'Addr': '10.0.0.2:2377'}
+            engine.node('id-m2')['Status']['State'] = 'ready'
+    original = two_survive.remove_node
+
+    def remove_node(node_id, force=False):
+        joined(two_survive)
+        return original(node_id, force=force)
+    two_survive.remove_node = remove_node
+    result = run_module(force_new_cluster, dict())
+    assert not result.failed, result.msg
+    assert 'id-m2' in [node['ID'] for node in two_survive.nodes_table]
+    assert result['removed_stale_managers'] == ['id-m3', 'id-m4', 'id-m5']
+    assert [item['id'] for item in result['joined_managers']] == ['id-m2']
+    assert any('m2' in warning and 'joined the new cluster' in warning for warning in result.warning_texts)
+
+
+def test_stale_entries_left_by_an_earlier_run_are_removed_on_the_next(two_survive, run_module):
+    run_module(force_new_cluster, dict(remove_stale_managers=False))
+    assert two_survive.calls_named('remove_node') == []
+    result = run_module(force_new_cluster, dict())
+    assert result['changed'] is True and len(two_survive.calls_named('init_swarm')) == 1
+    assert result['removed_stale_managers'] == ['id-m2', 'id-m3', 'id-m4', 'id-m5']
+    again = run_module(force_new_cluster, dict())
+    assert again['changed'] is False and again['removed_stale_managers'] == []
+
+
+def test_remove_stale_managers_false_only_reports_them(two_survive, run_module):
+    result = run_module(force_new_cluster, dict(remove_stale_managers=False))
+    assert not result.failed and two_survive.calls_named('remove_node') == []
+    assert sorted(item['hostname'] for item in result['stale_managers']) == ['m2', 'm3', 'm4', 'm5']
+    assert result['removed_stale_managers'] == []
 
 
 def test_quorum_loss_is_confirmed_over_a_few_seconds(lost, run_module, fake_clock):
