@@ -317,7 +317,35 @@ class FakeEngine(object):
     def tasks(self, filters=None):
         self.calls.append(('tasks',))
         self.step()
-        return copy.deepcopy(self.tasks_table)
+        return copy.deepcopy([task for task in self.tasks_table if self.task_matches(task, filters)])
+
+    TASK_FILTERS = ('id', 'name', 'service', 'node', 'label', 'desired-state')
+
+    def task_matches(self, task, filters):
+        """As the engine's task filters: each key's values are alternatives, keys must all match;
+        an unknown key is refused."""
+        for key, wanted in (filters or {}).items():
+            if key not in self.TASK_FILTERS:
+                raise api_error("invalid filter '%s'" % key, 400)
+            values = set([wanted] if isinstance(wanted, str) else wanted)
+            if key == 'service':
+                service = next((item for item in self.services_table if item['ID'] == task['ServiceID']), None)
+                have = set([task['ServiceID'], service['Spec']['Name'] if service else None])
+            elif key == 'node':
+                node = next((item for item in self.nodes_table if item['ID'] == task['NodeID']), None)
+                have = set([task['NodeID'], node['Description']['Hostname'] if node else None])
+            elif key == 'desired-state':
+                if not values <= set(['running', 'shutdown', 'accepted']):
+                    raise api_error('Invalid desired-state filter: %s' % ', '.join(sorted(values)), 400)
+                # "shutdown" matches every state past running, as in swarmkit.
+                have = set([task['DesiredState'], 'shutdown' if task['DesiredState'] in ('shutdown', 'remove') else None])
+            elif key == 'id':
+                have = set([task['ID']])
+            else:
+                have = set()
+            if not values & have:
+                return False
+        return True
 
     def secrets(self, filters=None):
         return copy.deepcopy(self.secrets_table)

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) swarmops.lifecycle developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The fake engine enforces what the Docker API enforces (issue 14.6): task filters here."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from docker.errors import APIError
+
+from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import FakeEngine, make_service
+
+
+@pytest.fixture
+def fake():
+    engine = FakeEngine(services=[make_service('s-web', 'web', replicas=2), make_service('s-db', 'db', replicas=1)])
+    engine.scheduler_paused = True
+    engine.place('s-web', 'w1', 'w2')
+    engine.place('s-db', 'w1')
+    engine.add_task('s-web', 'm1', state='shutdown', desired='shutdown')
+    return engine
+
+
+def ids(tasks):
+    return sorted(task['ID'] for task in tasks)
+
+
+def test_task_filters_match_as_the_engine_does(fake):
+    everything = fake.tasks()
+    assert len(everything) == 4
+    web = [task for task in everything if task['ServiceID'] == 's-web']
+    assert ids(fake.tasks(filters={'service': 'web'})) == ids(web)
+    assert ids(fake.tasks(filters={'service': 's-web'})) == ids(web)
+    assert ids(fake.tasks(filters={'service': ['web', 'db']})) == ids(everything)
+    running = [task for task in everything if task['DesiredState'] == 'running']
+    assert ids(fake.tasks(filters={'desired-state': 'running'})) == ids(running)
+    assert len(fake.tasks(filters={'desired-state': 'shutdown'})) == 1
+    assert len(fake.tasks(filters={'service': 'web', 'desired-state': 'running', 'node': 'w1'})) == 1
+    assert fake.tasks(filters={'node': 'id-m2'}) == []
+
+
+@pytest.mark.parametrize('filters', [{'services': 'web'}, {'desired-state': 'complete'}])
+def test_a_filter_the_engine_does_not_know_is_refused(fake, filters):
+    with pytest.raises(APIError):
+        fake.tasks(filters=filters)
