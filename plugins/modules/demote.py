@@ -23,6 +23,9 @@ description:
     can be demoted and, with O(remove=true), removed from the node list in the same call.
   - A node that has the manager role but is not a raft member and is not up (an entry left over after
     a forced new cluster) cannot be demoted by the engine; with O(remove=true) it is removed.
+  - Such an entry whose node is ready (a promotion that has not finished, or an old manager whose
+    engine still runs after a forced cluster) is refused either way, before any change: the engine
+    would refuse the demotion, and its engine is live.
   - A worker is left as it is (no change). With O(remove=true) a worker that is down is removed, and a
     node that is already gone is reported as unchanged.
   - With O(remove=true), a node whose status is C(unknown) (every node, right after a leader change)
@@ -231,8 +234,16 @@ class DemoteManager(object):
             return True, remove
         if node_role(node) == 'manager':
             if node_state(node) == 'ready':
-                # Promotion in flight: the engine demotes it like any other role change.
-                return True, self.check_removable(node, remove)
+                # A promotion in flight, or an old manager's entry whose engine still runs after a
+                # forced cluster: the engine refuses to demote a node outside the raft member list.
+                self.client.fail(
+                    'Refusing to demote %s: it has the manager role and is ready, but it is not a raft member (a '
+                    'promotion that has not finished, or the entry of an old manager whose engine still runs after a '
+                    'forced new cluster); the engine refuses to demote a node that is not in the raft member list, '
+                    'and its engine is live, so the entry is not removed either. Nothing was changed. Wait until '
+                    'swarmops.lifecycle.quorum_info lists it as a reachable manager and demote it then, or run '
+                    '"docker swarm leave --force" on it and remove the entry (remove: true).' % node_label(node),
+                    node_before=describe_node(node))
             if not remove:
                 self.client.fail(
                     'Cannot demote %s: it has the manager role but is not a raft member and its status is %s '

@@ -271,11 +271,28 @@ class FakeEngine(object):
         node = self.node(node_id)
         if version != node['Version']['Index']:
             raise api_error('rpc error: code = Unknown desc = update out of sequence')
+        if node['Spec'].get('Role') == 'manager' and (node_spec or {}).get('Role') == 'worker':
+            self.check_demotion(node)
         node['Spec'] = copy.deepcopy(node_spec)
         node['Version']['Index'] += 1
         if self.after_update_node:
             self.after_update_node(self, node_id, node_spec)
         return True
+
+    def check_demotion(self, node):
+        """swarmkit's demotion checks (controlapi UpdateNode): not the last manager, a raft member,
+        and raft can lose it (the reachable members left are a quorum of the members left)."""
+        managers = [item for item in self.nodes_table if item['Spec'].get('Role') == 'manager']
+        if len(managers) == 1 and managers[0]['ID'] == node['ID']:
+            raise api_error('rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm')
+        if not node.get('ManagerStatus'):
+            raise api_error("rpc error: code = NotFound desc = can't find manager in raft memberlist", 404, NotFound)
+        members = [item for item in self.nodes_table if item.get('ManagerStatus')]
+        reachable_left = [item for item in members if item['ID'] != node['ID']
+                          and item['ManagerStatus'].get('Reachability') == 'reachable']
+        if len(reachable_left) < (len(members) - 1) // 2 + 1:
+            raise api_error("rpc error: code = FailedPrecondition desc = can't remove member from the raft: this "
+                            "would result in a loss of quorum")
 
     def remove_node(self, node_id, force=False):
         """As swarmkit's RemoveNode: a raft member whose desired role is manager is refused even with

@@ -175,6 +175,35 @@ def test_stale_manager_entry(swarm_engine, run_module):
     assert swarm_engine.calls_named('remove_node') == [('remove_node', 'id-old', True)]
 
 
+@pytest.mark.parametrize('remove', [False, True])
+def test_a_ready_manager_entry_outside_raft_is_refused_before_any_change(swarm_engine, run_module, remove):
+    # A promotion in flight, or an old manager's entry after a forced cluster whose engine still
+    # runs: swarmkit refuses to demote a node that is not in the raft member list ("can't find
+    # manager in raft memberlist"), and a live engine's entry is not removed from under it.
+    swarm_engine.nodes_table = cluster(managers=3) + [make_node('id-new', 'new', role='manager', raft=False)]
+    result = run_module(demote, dict(node='new', remove=remove, allow_even=True))
+    assert result.failed and changes(swarm_engine) == []
+    assert 'new (id-new)' in result.msg and 'not a raft member' in result.msg and 'ready' in result.msg
+    assert 'Nothing was changed' in result.msg
+
+
+def test_the_fake_engine_refuses_what_swarmkit_refuses(swarm_engine):
+    # The demote refusals above are the module's own; the fake refuses as the engine would if asked.
+    swarm_engine.nodes_table = cluster(managers=3, unreachable=('m3',)) + [
+        make_node('id-new', 'new', role='manager', raft=False)]
+    for node_id, text in (('id-new', "can't find manager in raft memberlist"),
+                          ('id-m2', 'would result in a loss of quorum')):
+        node = swarm_engine.node(node_id)
+        with pytest.raises(Exception) as refused:
+            swarm_engine.update_node(node_id, node['Version']['Index'], dict(node['Spec'], Role='worker'))
+        assert text in str(refused.value)
+    swarm_engine.nodes_table = cluster(managers=1)
+    node = swarm_engine.node('id-m1')
+    with pytest.raises(Exception) as refused:
+        swarm_engine.update_node('id-m1', node['Version']['Index'], dict(node['Spec'], Role='worker'))
+    assert 'the last manager' in str(refused.value)
+
+
 def test_worker_is_no_change(swarm_engine, run_module):
     result = run_module(demote, dict(node='w1'))
     assert result['changed'] is False and changes(swarm_engine) == []
