@@ -127,6 +127,10 @@ class FakeEngine(object):
         self.scheduler_paused = False
         self.after_update_node = None    # hook(engine, node_id, spec)
         self.on_poll = None              # hook(engine) run by nodes() and inspect_node()
+        # As swarmkit's role manager: a demoted node leaves raft a few polls after the update, not
+        # at once (a demoted leader hands over after a short election). None: never (a hook does it).
+        self.raft_removal_polls = 2
+        self._leaving_raft = {}          # node ID -> polls left before it leaves raft
         self.unlock_behaviour = 'ok'     # ok | timeout | invalid
         self.init_result = 'ok'
         self._task_counter = 0
@@ -238,8 +242,27 @@ class FakeEngine(object):
             info['DockerRootDir'] = self.docker_root
         return info
 
+    def role_manager_step(self):
+        for node_id in list(self._leaving_raft):
+            self._leaving_raft[node_id] -= 1
+            if self._leaving_raft[node_id] > 0:
+                continue
+            del self._leaving_raft[node_id]
+            node = next((item for item in self.nodes_table if item['ID'] == node_id), None)
+            if node is None or node['Spec'].get('Role') != 'worker':
+                continue
+            was_leader = (node.get('ManagerStatus') or {}).get('Leader')
+            node.pop('ManagerStatus', None)
+            if was_leader:
+                self.nodes_error, self.nodes_errors_left = NO_LEADER, 2  # a short election
+                for other in self.nodes_table:
+                    if other.get('ManagerStatus') and other['ManagerStatus'].get('Reachability') == 'reachable':
+                        other['ManagerStatus']['Leader'] = True
+                        break
+
     def nodes(self, filters=None):
         self.calls.append(('nodes',))
+        self.role_manager_step()
         if self.on_poll:
             self.on_poll(self)
         if self.nodes_error:
@@ -251,6 +274,7 @@ class FakeEngine(object):
 
     def inspect_node(self, node_id):
         self.calls.append(('inspect_node', node_id))
+        self.role_manager_step()
         if self.on_poll:
             self.on_poll(self)
         try:
@@ -273,8 +297,11 @@ class FakeEngine(object):
             raise api_error('rpc error: code = Unknown desc = update out of sequence')
         if node['Spec'].get('Role') == 'manager' and (node_spec or {}).get('Role') == 'worker':
             self.check_demotion(node)
+        demoted = node['Spec'].get('Role') == 'manager' and (node_spec or {}).get('Role') == 'worker'
         node['Spec'] = copy.deepcopy(node_spec)
         node['Version']['Index'] += 1
+        if demoted and self.raft_removal_polls is not None:
+            self._leaving_raft[node['ID']] = self.raft_removal_polls
         if self.after_update_node:
             self.after_update_node(self, node_id, node_spec)
         return True

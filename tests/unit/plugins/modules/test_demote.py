@@ -19,7 +19,7 @@ from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import (
 
 
 def leave_raft(engine, node_id, spec):
-    """Engine hook: a demoted node leaves raft; a demoted leader hands over to the next manager."""
+    """Engine hook: a demoted node leaves raft at once (for a test that also changes what the local engine is)."""
     if spec.get('Role') != 'worker':
         return
     node = engine.node(node_id)
@@ -35,7 +35,7 @@ def leave_raft(engine, node_id, spec):
 
 @pytest.fixture
 def swarm_engine(engine):
-    engine.after_update_node = leave_raft
+    """The fake's own role manager: a demoted node leaves raft a few polls later, as on a real engine."""
     return engine
 
 
@@ -127,6 +127,7 @@ def test_leader_election_timeout_fails(swarm_engine, run_module):
         engine.nodes_error = NO_LEADER
 
     swarm_engine.after_update_node = no_new_leader
+    swarm_engine.raft_removal_polls = None
     result = run_module(demote, dict(node='m1', allow_even=True, timeout=10))
     assert result.failed and 'no new leader was elected' in result.msg
 
@@ -235,6 +236,7 @@ def test_demoting_the_local_node_warns(swarm_engine, run_module):
         engine.nodes_error = NOT_MANAGER
 
     swarm_engine.after_update_node = local_becomes_worker
+    swarm_engine.raft_removal_polls = None
     result = run_module(demote, dict(node='m3', allow_even=True))
     assert not result.failed and result['changed'] is True
     assert result['leader'] is None and result['managers_total'] == 2
