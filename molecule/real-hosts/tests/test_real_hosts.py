@@ -102,8 +102,16 @@ def test_every_delegated_step_went_over_ssh_to_the_host_it_names():
 
 def test_every_run_passed():
     for name in LOUD_LOGS + ["maintain.log", "maintain-reboot.log", "recover-leader-again.log", "recover-second.log",
-                             "site-second.log"]:
+                             "site-after-recovery.log", "site-second.log"]:
         assert read(name).rstrip().endswith("RC=0"), name
+
+
+def test_after_the_recoveries_site_yml_gave_the_manager_role_back_to_the_manager_group(leader_host):
+    # Recovery promotes whoever is healthy (here a host of the worker group survived the quorum
+    # loss and the cluster was forced on it); site.yml then makes the roles the inventory's again.
+    roles = dict((n["Description"]["Hostname"], n["Spec"]["Role"]) for n in node_inspect(leader_host))
+    assert roles == dict([(name.split(".")[0], "manager") for name in MANAGERS]
+                         + [(name.split(".")[0], "worker") for name in WORKERS]), roles
 
 
 def test_maintenance_restarted_docker_service_on_every_machine():
@@ -156,7 +164,8 @@ def test_leader_loss_was_recovered_to_five_managers():
 def test_quorum_loss_forced_a_new_cluster_on_the_freshest_survivor():
     log = flat(read("recover-quorum-lost.log"))
     assert "Case: quorum_lost" in log
-    forced = re.search(r"Survivor with the most recent raft state: (\S+)'?", log).group(1).strip("'")
+    # -vvv prints the plan in the task's JSON result too: the name ends before any quote or comma.
+    forced = re.search(r"Survivor with the most recent raft state: ([\w.-]+)", log).group(1)
     assert forced in FACTS["survivors"]
     # Read from the engines' moved data-root: a freshness of 0 means the raft directory was not found.
     freshness = dict(re.findall(r"([\w.-]+)=\w+/manager/no-quorum/raft=([0-9.]+)", log))
