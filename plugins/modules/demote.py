@@ -24,8 +24,8 @@ description:
   - A node that has the manager role but is not a raft member and is not up (an entry left over after
     a forced new cluster) cannot be demoted by the engine; with O(remove=true) it is removed.
   - Such an entry whose node is ready (a promotion that has not finished, or an old manager whose
-    engine still runs after a forced cluster) is refused either way, before any change: the engine
-    would refuse the demotion, and its engine is live.
+    engine still runs after a forced cluster) is refused either way, before any change, since the
+    engine would refuse the demotion and its engine is live.
   - A worker is left as it is (no change). With O(remove=true) a worker that is down is removed, and a
     node that is already gone is reported as unchanged.
   - With O(remove=true), a node whose status is C(unknown) (every node, right after a leader change)
