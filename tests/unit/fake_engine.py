@@ -70,10 +70,9 @@ def make_service(service_id, name, replicas=1, mode='replicated', pinned_to=None
         'RollbackConfig': {'Parallelism': 1},
         'EndpointSpec': {'Mode': 'vip'},
     }
-    service = {'ID': service_id, 'Version': {'Index': 100}, 'Spec': spec}
     if pinned_to:
-        service['_pinned_to'] = pinned_to
-    return service
+        spec['TaskTemplate']['Placement'] = {'Constraints': ['node.hostname == %s' % pinned_to]}
+    return {'ID': service_id, 'Version': {'Index': 100}, 'Spec': spec}
 
 
 def cluster(managers=3, workers=2, unreachable=(), leader='m1'):
@@ -176,12 +175,40 @@ class FakeEngine(object):
     # -- scheduler ---------------------------------------------------------------------------
 
     def eligible(self, service, for_global=False):
+        """Ready, active nodes that satisfy the service's placement constraints (node.id, node.hostname,
+        node.role, node.labels.*; == and !=) and have room under Placement.MaxReplicas. Written apart
+        from the modules' own placement code, so that a mistake there is not repeated here."""
+        placement = service['Spec'].get('TaskTemplate', {}).get('Placement') or {}
         nodes = [node for node in self.nodes_table if node['Status']['State'] == 'ready'
-                 and node['Spec']['Availability'] == 'active']
-        pinned = service.get('_pinned_to')
-        if pinned:
-            nodes = [node for node in nodes if node['Description']['Hostname'] == pinned]
+                 and node['Spec']['Availability'] == 'active'
+                 and all(self.satisfies(node, text) for text in placement.get('Constraints') or [])]
+        limit = placement.get('MaxReplicas') or 0
+        if limit and not for_global:
+            nodes = [node for node in nodes if len([task for task in self.tasks_table if task['ServiceID'] == service['ID']
+                                                    and task['NodeID'] == node['ID']
+                                                    and task['DesiredState'] == 'running']) < limit]
         return nodes
+
+    @staticmethod
+    def satisfies(node, text):
+        operator = '==' if '==' in text else '!='
+        key, value = [part.strip() for part in text.split(operator, 1)]
+        if key == 'node.id':
+            have = node['ID']
+        elif key == 'node.hostname':
+            have = node['Description']['Hostname']
+        elif key == 'node.role':
+            have = node['Spec'].get('Role')
+        elif key.startswith('node.labels.'):
+            have = (node['Spec'].get('Labels') or {}).get(key[len('node.labels.'):], '')
+        else:
+            raise ValueError('the fake engine does not know the constraint %r' % text)
+        return (have == value) == (operator == '==')
+
+    def constrain(self, service, *constraints, **placement):
+        """Set a service's placement as a user would: constraints, and MaxReplicas=N."""
+        spec = self.service(service)['Spec']
+        spec['TaskTemplate']['Placement'] = dict(placement, Constraints=list(constraints))
 
     def step(self):
         if self.scheduler_paused:

@@ -47,3 +47,25 @@ def test_task_filters_match_as_the_engine_does(fake):
 def test_a_filter_the_engine_does_not_know_is_refused(fake, filters):
     with pytest.raises(APIError):
         fake.tasks(filters=filters)
+
+
+def running_nodes(engine, service_id):
+    return sorted(engine.node(task['NodeID'])['Description']['Hostname'] for task in engine.tasks_table
+                  if task['ServiceID'] == service_id and task['DesiredState'] == 'running' and task['NodeID'])
+
+
+def test_the_scheduler_places_by_the_services_own_placement_fields():
+    engine = FakeEngine(services=[make_service('s-app', 'app', replicas=4)])
+    engine.node('w1')['Spec']['Labels']['tier'] = 'app'
+    engine.node('w2')['Spec']['Labels']['tier'] = 'app'
+    engine.constrain('s-app', 'node.labels.tier == app', 'node.role != manager', MaxReplicas=1)
+    for dummy in range(4):
+        engine.tasks()
+    # Two nodes match, one replica each; the other two wait without a node, as on an engine.
+    assert running_nodes(engine, 's-app') == ['w1', 'w2']
+    assert len([task for task in engine.tasks_table if task['ServiceID'] == 's-app' and not task['NodeID']]) == 1
+    # A constraint it does not model is an error in the test, not silently satisfied.
+    engine.constrain('s-app', 'engine.labels.x == y')
+    engine.tasks_table = []
+    with pytest.raises(ValueError):
+        engine.tasks()

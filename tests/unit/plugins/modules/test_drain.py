@@ -136,7 +136,7 @@ def test_surge_with_percent_budget(workload, run_module):
 
 
 def test_surge_timeout_restores_replicas_and_availability(workload, run_module):
-    workload.service('solo')['_pinned_to'] = 'w1'
+    workload.constrain('solo', 'node.hostname == w1')
     result = run_module(drain, dict(node='w1', surge=True, timeout=30))
     assert result.failed and 'surge replicas of solo' in result.msg
     assert 'the node was not drained: its availability is back to active' in result.msg
@@ -146,7 +146,7 @@ def test_surge_timeout_restores_replicas_and_availability(workload, run_module):
 
 
 def test_drain_timeout_leaves_node_drained_and_names_what_is_pending(workload, run_module):
-    workload.service('solo')['_pinned_to'] = 'w1'
+    workload.constrain('solo', 'node.hostname == w1')
     result = run_module(drain, dict(node='w1', min_available=0, timeout=20))
     assert result.failed and result['changed'] is True
     assert 'Timed out after' in result.msg and 'The node stays drained' in result.msg
