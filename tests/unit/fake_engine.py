@@ -124,6 +124,7 @@ class FakeEngine(object):
         self.before_update_swarm = None  # hook(engine) run just before a swarm update is applied
         self.running_history = {}        # service ID -> running counts seen after each step
         self.scheduler_paused = False
+        self.failing_starts = {}         # service ID -> how many of its next task starts fail
         self.after_update_node = None    # hook(engine, node_id, spec)
         self.on_poll = None              # hook(engine) run by nodes() and inspect_node()
         # As swarmkit's role manager: a demoted node leaves raft a few polls after the update, not
@@ -219,6 +220,11 @@ class FakeEngine(object):
             if task['DesiredState'] in ('shutdown', 'remove') and task['Status']['State'] in LIVE:
                 task['Status']['State'] = 'shutdown'
             elif task['DesiredState'] == 'running' and task['Status']['State'] == 'pending' and task['NodeID']:
+                if self.failing_starts.get(task['ServiceID']):
+                    # The container exits at start ("task: non-zero exit"); the scheduler replaces it.
+                    self.failing_starts[task['ServiceID']] -= 1
+                    task['Status']['State'], task['DesiredState'] = 'failed', 'shutdown'
+                    continue
                 task['Status']['State'] = 'running'
         for task in self.tasks_table:
             if task['NodeID'] in drained and task['DesiredState'] == 'running':

@@ -92,6 +92,25 @@ def test_drain_waits_until_tasks_moved_and_services_converged(workload, run_modu
     assert result['elapsed'] > 0
 
 
+def test_a_replica_that_fails_to_start_elsewhere_is_waited_for_until_its_replacement_runs(workload, run_module):
+    # The first two starts of web's moved replicas fail (the container exits); the engine replaces
+    # them. The drain counts only running tasks, so it returns once the replacements run.
+    workload.failing_starts['s-web'] = 2
+    result = run_module(drain, dict(node='w1', min_available=0))
+    assert not result.failed and result['changed'] is True
+    failed = [task for task in workload.tasks_table if task['ServiceID'] == 's-web' and task['Status']['State'] == 'failed']
+    assert len(failed) == 2 and workload.failing_starts['s-web'] == 0
+    assert workload.running('web', exclude='w1') == 4
+    assert dict((service['name'], service['running_after']) for service in result['services'])['web'] == 4
+
+
+def test_a_replica_that_never_starts_elsewhere_times_out_naming_the_service(workload, run_module):
+    workload.failing_starts['s-web'] = 10 ** 6
+    result = run_module(drain, dict(node='w1', min_available=0, timeout=20))
+    assert result.failed and 'Timed out after' in result.msg
+    assert 'web has 2 of 4 running elsewhere' in result.msg
+
+
 def test_drain_again_is_not_a_change(workload, run_module):
     assert run_module(drain, dict(node='w1', min_available=0))['changed'] is True
     updates = len(workload.calls_named('update_node'))
