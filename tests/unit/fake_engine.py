@@ -294,6 +294,7 @@ class FakeEngine(object):
                         break
 
     def nodes(self, filters=None):
+        self.no_filters(filters)
         self.calls.append(('nodes',))
         self.role_manager_step()
         if self.on_poll:
@@ -372,6 +373,7 @@ class FakeEngine(object):
         return True
 
     def services(self, filters=None):
+        self.no_filters(filters)
         self.calls.append(('services',))
         return copy.deepcopy(self.services_table)
 
@@ -395,6 +397,12 @@ class FakeEngine(object):
         self.calls.append(('tasks',))
         self.step()
         return copy.deepcopy([task for task in self.tasks_table if self.task_matches(task, filters)])
+
+    @staticmethod
+    def no_filters(filters):
+        """Only task filters are modelled: a filter on another list would be ignored, so it is an error."""
+        if filters:
+            raise NotImplementedError('the fake engine does not apply filters %r here; model them first' % (filters,))
 
     TASK_FILTERS = ('id', 'name', 'service', 'node', 'label', 'desired-state')
 
@@ -425,9 +433,11 @@ class FakeEngine(object):
         return True
 
     def secrets(self, filters=None):
+        self.no_filters(filters)
         return copy.deepcopy(self.secrets_table)
 
     def configs(self, filters=None):
+        self.no_filters(filters)
         return copy.deepcopy(self.configs_table)
 
     def unlock_swarm(self, key):
