@@ -354,6 +354,16 @@ def model(engine, monkeypatch, tmp_path, row):
         monkeypatch.setattr(swarm.docker, 'APIClient', refuse)
 
 
+# Every call of the fake engine's API surface that changes the swarm. An unlock with a wrong
+# key is refused by the engine and changes nothing.
+WRITES = ('init_swarm', 'remove_node', 'update_node', 'update_service', 'update_swarm', 'unlock_swarm')
+
+
+def writes(engine):
+    return [call for call in engine.calls if call[0] in WRITES
+            and not (call[0] == 'unlock_swarm' and engine.unlock_behaviour == 'invalid')]
+
+
 @pytest.mark.parametrize('row', MODULE_ROWS, ids=[row['id'] for row in MODULE_ROWS])
 def test_matrix_module_row_against_the_fake_engine(engine, monkeypatch, tmp_path, run_module, row):
     model(engine, monkeypatch, tmp_path, row)
@@ -367,6 +377,8 @@ def test_matrix_module_row_against_the_fake_engine(engine, monkeypatch, tmp_path
         assert result.failed, dict(result)
         assert re.search(expect, badinput.normalise(result.msg), re.DOTALL), result.msg
         assert not result.get('changed')
+    # Not only "changed: false": the engine was sent nothing that writes.
+    assert writes(engine) == [], writes(engine)
 
 
 # ---------------------------------------------------------------------------------------
