@@ -2,6 +2,7 @@
 and facts read from the lab's engines themselves."""
 import json
 import os
+import re
 
 import testinfra
 import testinfra.utils.ansible_runner
@@ -25,6 +26,12 @@ def load(name):
     """A file of the ephemeral directory: parsed when it is .json, else its text."""
     text = read(name)
     return json.loads(text) if name.endswith(".json") else text
+
+
+def recap(log):
+    """{host: (changed, failed)} from a playbook run's PLAY RECAP."""
+    rows = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", log, re.M)
+    return dict((host, (int(changed), int(failed))) for host, changed, failed in rows)
 
 
 def engine_host(name):

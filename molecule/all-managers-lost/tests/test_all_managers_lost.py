@@ -5,7 +5,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import MANAGERS, WORKERS, engine_host, http_get, load, node_inspect, running_tasks  # noqa: E402
+from swarm_checks import ALL, MANAGERS, WORKERS, engine_host, http_get, load, node_inspect, recap, running_tasks  # noqa: E402
 
 testinfra_hosts = WORKERS
 
@@ -24,6 +24,15 @@ def test_recover_planned_a_restore_and_did_it():
     log = load("recover.log")
     assert log.rstrip().endswith("RC=0")
     assert "Recovered: leader" in log
+
+
+def test_recover_again_finds_the_swarm_healthy_and_changes_nothing_on_any_host():
+    log = load("recover-again.log")
+    assert log.rstrip().endswith("RC=0")
+    assert "Case: healthy" in log
+    rows = recap(log)
+    assert set(rows) >= set(ALL) | {"localhost"}, rows
+    assert all(changed == 0 and failed == 0 for changed, failed in rows.values()), rows
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import INVENTORY, engine_host, load, node_inspect, read  # noqa: E402
+from swarm_checks import INVENTORY, engine_host, load, node_inspect, read, recap  # noqa: E402
 
 MANAGERS = INVENTORY.get_hosts("docker_managers")
 WORKERS = INVENTORY.get_hosts("docker_workers")
@@ -30,12 +30,6 @@ MAX_PROBE_GAP = 1.0
 def flat(log):
     """The log with every run of whitespace made one space (YAML output folds long lines)."""
     return " ".join(log.split())
-
-
-def recap(log):
-    """{host: (changed, failed)} from a run's PLAY RECAP."""
-    rows = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", log, re.M)
-    return dict((host, (int(changed), int(failed))) for host, changed, failed in rows)
 
 
 @pytest.fixture(scope="module")
