@@ -118,3 +118,13 @@ def test_services_back_at_desired_count(manager):
 def test_lock_released(manager):
     labels = json.loads(manager.check_output("docker info --format '{{json .Swarm.Cluster.Spec.Labels}}'")) or {}
     assert "swarmops.lock.maintenance" not in labels
+
+
+def test_check_mode_planned_every_node_and_changed_nothing_on_the_engines():
+    log = read("maintain-check.log")
+    assert log.rstrip().endswith("RC=0")
+    assert "planned (check mode)" in log
+    versions = json.loads(read("check-versions.json"))
+    # One line per node and per service, and the swarm's own: the same object versions after.
+    assert len(versions["before"]) == len(ALL) + len(REPLICATED) + 2, versions["before"]
+    assert versions["after"] == versions["before"]
