@@ -11,7 +11,7 @@ from swarm_checks import INVENTORY, MANAGERS, read, running_tasks  # noqa: E402
 NEW = ["node6", "node7"]  # the hosts of more-hosts.ini
 testinfra_hosts = [MANAGERS[0]]
 REPLICAS = 10
-BUDGET = 5  # 50% of 10
+CALM = 3  # one replica on each manager: balanced, and nothing new can run it
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +37,33 @@ def test_new_nodes_run_tasks_and_spread_is_within_max_skew(spread):
     assert max(per_worker) - min(per_worker) <= 1, spread
 
 
-def test_never_below_budget_during_the_move():
+def test_never_below_the_full_count_during_the_move():
+    # web is replaced one task at a time, start-first: a new task runs before an old one stops,
+    # so the service never has fewer than its 10 replicas running, whatever the budget allows.
     rows = [json.loads(line) for line in read("samples.jsonl").splitlines() if line.strip()]
     samples = [row for row in rows if "running" in row]
     assert len(samples) > 20
-    assert min(row["running"]["web"] for row in samples) >= BUDGET
+    assert min(row["running"]["web"] for row in samples) >= REPLICAS
+    assert min(row["running"]["calm"] for row in samples) >= CALM
+
+
+def by_name(services):
+    return dict((service["Spec"]["Name"], service) for service in services)
+
+
+def test_the_balanced_service_was_not_touched():
+    seen = json.loads(read("services.json"))
+    before, after = by_name(seen["before"])["calm"], by_name(seen["after"])["calm"]
+    assert after["Version"]["Index"] == before["Version"]["Index"]
+    assert after["Spec"]["TaskTemplate"].get("ForceUpdate", 0) == before["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+
+
+def test_the_moved_service_kept_its_update_config():
+    seen = json.loads(read("services.json"))
+    before, after = by_name(seen["before"])["web"], by_name(seen["after"])["web"]
+    assert after["Spec"]["UpdateConfig"] == before["Spec"]["UpdateConfig"]
+    assert after["Spec"]["UpdateConfig"]["Parallelism"] == 1 and after["Spec"]["UpdateConfig"]["Order"] == "start-first"
+    assert after["Spec"]["TaskTemplate"].get("ForceUpdate", 0) > before["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
 
 
 def test_check_mode_listed_web_and_the_run_moved_it():
