@@ -403,7 +403,7 @@ class ServiceMove(object):
     node's tasks are being rescheduled. The budget holds when running_during_move >= required.
     """
 
-    def __init__(self, service, node_id, tasks, min_available):
+    def __init__(self, service, node_id, tasks, min_available, capacity=None):
         self.id = service.get('ID')
         self.name = service_name(service)
         self.mode = service_mode(service)
@@ -416,6 +416,19 @@ class ServiceMove(object):
         self.running_during_move = self.running_before - self.running_on_node
         self.required = required_running(min_available, self.desired) if self.mode == 'replicated' else None
         self.surged_to = None
+        # How many of its tasks can run on the other nodes at once (None: no limit), and why not more.
+        self.capacity_elsewhere, self.capacity_reason = None, ''
+        if capacity is not None and self.mode == 'replicated':
+            self.capacity_elsewhere, self.capacity_reason = capacity(service)
+
+    def placeable(self, count):
+        """``count`` tasks, or as many as the other nodes can run."""
+        return count if self.capacity_elsewhere is None else min(count, self.capacity_elsewhere)
+
+    @property
+    def cannot_keep_budget(self):
+        """The other nodes cannot run enough of its tasks to keep the budget, surge or not."""
+        return self.budgeted and bool(self.tasks_on_node) and self.placeable(self.desired) < self.required
 
     @property
     def budgeted(self):
@@ -435,19 +448,24 @@ class ServiceMove(object):
 
         The extra tasks running elsewhere, at least the budget, never more than desired.
         """
-        return min(self.desired, max(self.required, self.running_during_move + self.surge_by))
+        return self.placeable(min(self.desired, max(self.required, self.running_during_move + self.surge_by)))
 
     def as_dict(self):
         return dict(id=self.id, name=self.name, mode=self.mode, desired=self.desired,
                     running_before=self.running_before, tasks_on_node=len(self.tasks_on_node),
                     running_during_move=self.running_during_move if self.budgeted else None,
-                    required=self.required, surged_to=self.surged_to)
+                    required=self.required, surged_to=self.surged_to,
+                    placeable_elsewhere=self.placeable(self.desired) if self.budgeted else None)
 
 
-def plan_drain(node_id, services, tasks, min_available):
-    """ServiceMove for every service that has a live task on the node, sorted by name."""
+def plan_drain(node_id, services, tasks, min_available, capacity=None):
+    """ServiceMove for every service that has a live task on the node, sorted by name.
+
+    ``capacity(service)`` -> (how many of its tasks the other nodes can run at once or None for
+    no limit, why): module_utils._placement.Placement.capacity with the node excluded."""
     on_node = set(task.get('ServiceID') for task in tasks if task.get('NodeID') == node_id and task_is_live(task))
-    moves = [ServiceMove(service, node_id, tasks, min_available) for service in services if service.get('ID') in on_node]
+    moves = [ServiceMove(service, node_id, tasks, min_available, capacity)
+             for service in services if service.get('ID') in on_node]
     return sorted(moves, key=lambda move: move.name)
 
 

@@ -184,6 +184,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     LEADER_ELECTION_SECONDS,
     SURGE_LABEL,
@@ -280,7 +281,10 @@ class DrainManager(object):
         services = self.client.services()
         self.services_by_id = dict((service['ID'], service) for service in services)
         tasks = self.client.tasks()
-        self.moves = plan_drain(self.node['ID'], services, tasks, self.params['min_available'])
+        nodes = self.client.nodes('read the node list to plan the drain of %s' % node_label(self.node))
+        node_id = self.node['ID']
+        self.moves = plan_drain(node_id, services, tasks, self.params['min_available'],
+                                capacity=lambda service: Placement(service).capacity(nodes, tasks, exclude=(node_id,)))
         self.result['tasks_moved'] = [describe_task(task, self.services_by_id)
                                       for move in self.moves for task in move.tasks_on_node]
         surge_moves = []
@@ -300,7 +304,21 @@ class DrainManager(object):
             self.wait_for_moves(surge_moves)
 
     def check_budget(self):
-        """Services that need a surge; refuses when they exist and surge is off."""
+        """Services that need a surge; refuses when they exist and surge is off, and when the other
+        nodes cannot run enough of a service's tasks to keep its budget at all."""
+        unplaceable = [move for move in self.moves if move.cannot_keep_budget]
+        if unplaceable:
+            details = '; '.join(
+                '%s: %d replicas, min_available needs %d, but the other nodes can run only %d of them (%s)'
+                % (move.name, move.desired, move.required, move.placeable(move.desired), move.capacity_reason)
+                for move in unplaceable)
+            self.client.fail(
+                'Refusing to drain node %s: %d service(s) cannot keep min_available=%s, surge or not, because their '
+                'tasks cannot be placed on the other nodes (%s). Nothing was changed. Relax the service\'s placement '
+                '(constraints, max_replicas_per_node, reservations), add nodes that can run it, or drain with a '
+                'lower min_available (0 accepts the loss; the drain then does not wait for what cannot be placed).'
+                % (node_label(self.node), len(unplaceable), self.params['min_available'], details),
+                services=[move.as_dict() for move in unplaceable], node_before=self.result['node_before'])
         breaking = [move for move in self.moves if move.breaks_budget]
         if breaking and not self.params['surge']:
             details = '; '.join(
@@ -343,11 +361,12 @@ class DrainManager(object):
     def wait_for_moves(self, surge_moves):
         # Surged services wait for every surged slot to run, so whichever slots the scale-down
         # removes, the ones kept are running.
-        targets = dict((move.id, move.surged_to or move.desired) for move in self.moves if move.budgeted)
+        # What the other nodes cannot run (placement) is not waited for: the budget allowed its loss.
+        targets = dict((move.id, move.placeable(move.surged_to or move.desired)) for move in self.moves if move.budgeted)
         outcome = self.client.wait_until(lambda: self.progress(targets))
         self.restore_replicas(surge_moves)
         if outcome.done and surge_moves:
-            targets = dict((move.id, getattr(move, 'restore_to', None) or move.desired)
+            targets = dict((move.id, move.placeable(getattr(move, 'restore_to', None) or move.desired))
                            for move in self.moves if move.budgeted)
             outcome = self.client.wait_until(lambda: self.progress(targets))
         if not outcome.done:

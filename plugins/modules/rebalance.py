@@ -228,6 +228,7 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     APIError,
     DifferenceTracker,
@@ -235,10 +236,7 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     RequestException,
     SwarmClient,
     api_error_text,
-    node_availability,
     node_hostname,
-    node_role,
-    node_state,
     service_mode,
     service_name,
     service_replicas,
@@ -253,72 +251,6 @@ UPDATE_IN_PROGRESS = frozenset(('updating', 'rollback_started'))
 UPDATE_STUCK = frozenset(('paused', 'rollback_paused'))
 # How a forced update may end other than 'completed'.
 UPDATE_FAILED = frozenset(('paused', 'rollback_started', 'rollback_paused', 'rollback_completed'))
-
-
-# ---------------------------------------------------------------------------------------
-# Placement constraints, matched as swarmkit's manager/constraint does
-# ---------------------------------------------------------------------------------------
-
-def parse_constraint(text):
-    """``'node.labels.zone == east'`` -> ``('node.labels.zone', '==', 'east')``; None when not understood."""
-    for operator in ('==', '!='):
-        if operator in text:
-            key, dummy, value = text.partition(operator)
-            key, value = key.strip(), value.strip()
-            return (key, operator, value) if key else None
-    return None
-
-
-def constraint_subject(node, key):
-    """The node's value a constraint key compares against ('' when absent), or None for an unknown key."""
-    lowered = key.lower()
-    description = node.get('Description') or {}
-    platform = description.get('Platform') or {}
-    simple = {
-        'node.id': lambda: node.get('ID') or '',
-        'node.hostname': lambda: node_hostname(node),
-        'node.role': lambda: node_role(node),
-        'node.platform.os': lambda: platform.get('OS') or '',
-        'node.platform.arch': lambda: platform.get('Architecture') or '',
-    }
-    if lowered in simple:
-        return simple[lowered]()
-    label_sources = (
-        ('node.labels.', (node.get('Spec') or {}).get('Labels')),
-        ('engine.labels.', (description.get('Engine') or {}).get('Labels')),
-    )
-    for prefix, labels in label_sources:
-        # The prefix is case-insensitive, the label name is not.
-        if lowered.startswith(prefix) and len(key) > len(prefix):
-            return (labels or {}).get(key[len(prefix):]) or ''
-    return None
-
-
-def node_satisfies(node, constraint):
-    """True/False, or None when the constraint is of a form this module does not understand."""
-    parsed = parse_constraint(constraint)
-    if parsed is None:
-        return None
-    key, operator, value = parsed
-    subject = constraint_subject(node, key)
-    if subject is None:
-        return None
-    equal = subject.lower() == value.lower()
-    return equal if operator == '==' else not equal
-
-
-def eligible_nodes(nodes, constraints):
-    """Nodes a service may run on, and the constraints that were not understood (taken as satisfied)."""
-    unknown = [constraint for constraint in constraints
-               if parse_constraint(constraint) is None
-               or constraint_subject({}, parse_constraint(constraint)[0]) is None]
-    eligible = []
-    for node in nodes:
-        if node_state(node) != 'ready' or node_availability(node) != 'active':
-            continue
-        if all(node_satisfies(node, constraint) is not False for constraint in constraints):
-            eligible.append(node)
-    return eligible, unknown
 
 
 # ---------------------------------------------------------------------------------------
@@ -381,7 +313,11 @@ class ServicePlan(object):
         self.update_status = service.get('UpdateStatus') or {}
         self.update_state = self.update_status.get('State')
 
-        eligible, self.unknown_constraints = eligible_nodes(nodes, self.constraints)
+        placement = Placement(service)
+        self.unknown_constraints = placement.unknown_constraints
+        # Where the scheduler can place a task of it: state, availability, constraints, platforms,
+        # and room for its reservations (a node with none of its tasks and no room cannot take one).
+        eligible = [node for node in placement.eligible(nodes, tasks) if placement.room_on(node, tasks) != 0]
         self.eligible_ids = set(node['ID'] for node in eligible)
         self.eligible_names = [keys[node['ID']] for node in sort_by_hostname(eligible)]
         self.spread = dict((name, 0) for name in self.eligible_names)

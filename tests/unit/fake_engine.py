@@ -183,12 +183,32 @@ class FakeEngine(object):
         nodes = [node for node in self.nodes_table if node['Status']['State'] == 'ready'
                  and node['Spec']['Availability'] == 'active'
                  and all(self.satisfies(node, text) for text in placement.get('Constraints') or [])]
+        wanted = self.reserves(service['Spec'].get('TaskTemplate'))
+        if any(wanted):
+            nodes = [node for node in nodes if self.has_room(node, wanted)]
         limit = placement.get('MaxReplicas') or 0
         if limit and not for_global:
             nodes = [node for node in nodes if len([task for task in self.tasks_table if task['ServiceID'] == service['ID']
                                                     and task['NodeID'] == node['ID']
                                                     and task['DesiredState'] == 'running']) < limit]
         return nodes
+
+    @staticmethod
+    def reserves(template):
+        reservations = ((template or {}).get('Resources') or {}).get('Reservations') or {}
+        return int(reservations.get('NanoCPUs') or 0), int(reservations.get('MemoryBytes') or 0)
+
+    def has_room(self, node, wanted):
+        """CPU and memory the node has (Description.Resources) minus what its live tasks reserve."""
+        have = (node['Description'].get('Resources') or {})
+        free = [int(have.get('NanoCPUs') or 0), int(have.get('MemoryBytes') or 0)]
+        for task in self.tasks_table:
+            if task['NodeID'] != node['ID'] or task['Status']['State'] not in LIVE:
+                continue
+            service = next((item for item in self.services_table if item['ID'] == task['ServiceID']), None)
+            used = self.reserves(task.get('Spec') or (service['Spec'].get('TaskTemplate') if service else None))
+            free = [free[0] - used[0], free[1] - used[1]]
+        return free[0] >= wanted[0] and free[1] >= wanted[1]
 
     @staticmethod
     def satisfies(node, text):

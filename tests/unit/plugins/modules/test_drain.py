@@ -155,7 +155,8 @@ def test_surge_with_percent_budget(workload, run_module):
 
 
 def test_surge_timeout_restores_replicas_and_availability(workload, run_module):
-    workload.constrain('solo', 'node.hostname == w1')
+    # The surge replica of solo never starts (its container exits at start).
+    workload.failing_starts['s-solo'] = 10 ** 6
     result = run_module(drain, dict(node='w1', surge=True, timeout=30))
     assert result.failed and 'surge replicas of solo' in result.msg
     assert 'the node was not drained: its availability is back to active' in result.msg
@@ -165,13 +166,73 @@ def test_surge_timeout_restores_replicas_and_availability(workload, run_module):
 
 
 def test_drain_timeout_leaves_node_drained_and_names_what_is_pending(workload, run_module):
-    workload.constrain('solo', 'node.hostname == w1')
+    workload.failing_starts['s-solo'] = 10 ** 6
     result = run_module(drain, dict(node='w1', min_available=0, timeout=20))
     assert result.failed and result['changed'] is True
     assert 'Timed out after' in result.msg and 'The node stays drained' in result.msg
     assert 'solo has 0 of 1 running elsewhere' in result.msg
     assert result['pending']['services_below_target'][0]['name'] == 'solo'
     assert workload.node('w1')['Spec']['Availability'] == 'drain'
+
+
+# -- placement: what the other nodes can run (issue 11.2) ------------------------------------
+
+@pytest.mark.parametrize('surge', [False, True])
+@pytest.mark.parametrize('placement', [
+    dict(constraints=['node.hostname == w1'], reason="does not match the constraint 'node.hostname == w1'"),
+    dict(constraints=['node.labels.disk == ssd'], reason="does not match the constraint 'node.labels.disk == ssd'"),
+])
+def test_a_service_only_the_node_can_run_is_refused_before_any_change(workload, run_module, surge, placement):
+    # Found in review: with a hostname pin or a constraint only the drained node matches, the drain
+    # waited for the replica elsewhere until its timeout, left the node drained and the service down.
+    workload.node('w1')['Spec']['Labels']['disk'] = 'ssd'
+    workload.constrain('solo', *placement['constraints'])
+    result = run_module(drain, dict(node='w1', surge=surge, timeout=30))
+    assert result.failed and changes(workload) == []
+    assert 'Refusing to drain node w1 (id-w1)' in result.msg and 'Nothing was changed' in result.msg
+    assert 'solo: 1 replicas, min_available needs 1, but the other nodes can run only 0 of them' in result.msg
+    assert placement['reason'] in result.msg
+    assert 'min_available' in result.msg and result['services'][0]['placeable_elsewhere'] == 0
+
+
+def test_max_replicas_per_node_equal_to_the_eligible_nodes_is_refused(workload, run_module):
+    # web: 4 replicas at most one per node on w1, w2, m1, m2: without w1 only three can run.
+    workload.services_table[0]['Spec']['Mode']['Replicated']['Replicas'] = 4
+    workload.tasks_table = []
+    workload.constrain('web', 'node.hostname != m3', MaxReplicas=1)
+    workload.place('web', 'w1', 'w2', 'm1', 'm2')
+    workload.place('solo', 'w1')
+    result = run_module(drain, dict(node='w1', min_available=4, timeout=30))
+    assert result.failed and changes(workload) == []
+    assert 'web: 4 replicas, min_available needs 4, but the other nodes can run only 3 of them' in result.msg
+    assert '3 eligible node(s), max_replicas_per_node 1' in result.msg
+
+
+def test_with_a_budget_that_allows_the_loss_the_drain_does_not_wait_for_what_cannot_be_placed(workload, run_module):
+    workload.constrain('solo', 'node.hostname == w1')
+    result = run_module(drain, dict(node='w1', min_available=0, timeout=60))
+    assert not result.failed and result['changed'] is True, result.msg
+    assert workload.node('w1')['Spec']['Availability'] == 'drain'
+    services = dict((service['name'], service) for service in result['services'])
+    assert services['solo']['placeable_elsewhere'] == 0 and services['web']['placeable_elsewhere'] == 4
+    assert workload.running('web', exclude='w1') == 4
+    # Returned as soon as web had moved, not at the timeout.
+    assert result['elapsed'] < 60
+
+
+def test_reservations_count_what_the_other_nodes_have_left(workload, run_module):
+    # Each node has 2 CPUs; big reserves 1.5 CPU per task: one per node. w2 is full of another service.
+    for node in workload.nodes_table:
+        node['Description']['Resources'] = {'NanoCPUs': 2 * 10 ** 9, 'MemoryBytes': 4 * 2 ** 30}
+    workload.services_table.append(make_service('s-big', 'big', replicas=2))
+    workload.constrain('big', 'node.role == worker')
+    workload.service('big')['Spec']['TaskTemplate']['Resources'] = {'Reservations': {'NanoCPUs': 1500000000}}
+    workload.place('big', 'w1')
+    hog = workload.add_task('s-far', 'w2')
+    hog['Spec'] = {'Resources': {'Reservations': {'NanoCPUs': 1000000000}}}
+    result = run_module(drain, dict(node='w1', min_available=1, timeout=30))
+    assert result.failed and changes(workload) == []
+    assert 'big: 2 replicas, min_available needs 1, but the other nodes can run only 0 of them' in result.msg
 
 
 def test_global_tasks_count_as_moved_once_shut_down(engine, run_module):

@@ -12,14 +12,13 @@ import copy
 import docker
 import pytest
 
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import eligible_nodes, node_satisfies
 from ansible_collections.swarmops.lifecycle.plugins.modules import rebalance
 from ansible_collections.swarmops.lifecycle.plugins.modules.rebalance import (
     ServicePlan,
     best_skew,
     convergence,
-    eligible_nodes,
     node_keys,
-    node_satisfies,
     placeable_replicas,
 )
 from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import (
@@ -230,6 +229,49 @@ def test_spread_counts_idle_eligible_nodes_as_zero_and_reports_ineligible_ones()
     assert plan.spread == {'m1': 2, 'm2': 2, 'm3': 2, 'w1': 0, 'w2': 0}
     assert plan.outside == {'w3': 3, 'w4': 1}
     assert plan.skew == 2 and plan.skewed
+
+
+def plan_on_two_capable_nodes(placement=None, resources=None, capable=('w1', 'w2'), node_extra=None):
+    """x: 4 replicas running 2/2 on the only two nodes that can run it."""
+    nodes = seven_nodes()
+    for node in nodes:
+        node['Description']['Platform'] = {'OS': 'linux', 'Architecture': 'x86_64'}
+        node['Description']['Resources'] = {'NanoCPUs': 4 * 10 ** 9, 'MemoryBytes': 8 * 2 ** 30}
+        if node['Description']['Hostname'] in capable and node_extra:
+            node_extra(node)
+    service = make_service('s-x', 'x', replicas=4)
+    service['Spec']['TaskTemplate']['Placement'] = placement or {}
+    if resources:
+        service['Spec']['TaskTemplate']['Resources'] = {'Reservations': resources}
+    ids = dict((node['Description']['Hostname'], node['ID']) for node in nodes)
+    tasks = [{'ServiceID': 's-x', 'NodeID': ids[name], 'DesiredState': 'running', 'Status': {'State': 'running'},
+              'Spec': dict(service['Spec']['TaskTemplate'])} for name in capable for dummy in range(2)]
+    return ServicePlan(service, nodes, tasks, node_keys(nodes), 1)
+
+
+def test_a_platform_only_two_nodes_have_makes_a_two_two_spread_balanced():
+    # Found in review: rebalance ignored platforms, counted the other five nodes as eligible,
+    # force-updated the service up to three times per run and reported changed every run.
+    def arm(node):
+        node['Description']['Platform'] = {'OS': 'linux', 'Architecture': 'aarch64'}
+    plan = plan_on_two_capable_nodes(placement={'Platforms': [{'OS': 'linux', 'Architecture': 'arm64'}]}, node_extra=arm)
+    assert plan.eligible_names == ['w1', 'w2'] and plan.spread == {'w1': 2, 'w2': 2}
+    assert not plan.skewed
+
+
+def test_a_generic_resource_only_two_nodes_have_makes_a_two_two_spread_balanced():
+    def gpus(node):
+        node['Description']['Resources']['GenericResources'] = [{'DiscreteResourceSpec': {'Kind': 'gpu', 'Value': 2}}]
+    plan = plan_on_two_capable_nodes(resources={'GenericResources': [{'DiscreteResourceSpec': {'Kind': 'gpu', 'Value': 1}}]},
+                                     node_extra=gpus)
+    assert plan.eligible_names == ['w1', 'w2'] and not plan.skewed
+
+
+def test_a_reservation_only_two_nodes_can_hold_makes_a_two_two_spread_balanced():
+    def big(node):
+        node['Description']['Resources']['MemoryBytes'] = 64 * 2 ** 30
+    plan = plan_on_two_capable_nodes(resources={'MemoryBytes': 16 * 2 ** 30}, node_extra=big)
+    assert plan.eligible_names == ['w1', 'w2'] and not plan.skewed
 
 
 def test_duplicate_hostnames_are_told_apart_by_id():
