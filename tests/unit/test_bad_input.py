@@ -317,6 +317,9 @@ def model(engine, monkeypatch, tmp_path, row):
         down = ('node3', 'node5') if given == 'manager_down' else ()
         engine.nodes_table = lab_nodes(down=down, unreachable=down)
         engine.services_table = [make_service('sweb', 'web', replicas=5), make_service('ssingle', 'single', replicas=1)]
+        # As molecule/bad-input/converge.yml places them: web at most one per node, single pinned to the last worker.
+        engine.constrain('web', MaxReplicas=1)
+        engine.constrain('single', 'node.hostname == node5')
         engine.place('web', 'node1', 'node2', 'node3', 'node4', 'node5')
         engine.place('single', 'node5')
         engine.local_id = 'id' + target
