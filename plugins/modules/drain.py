@@ -244,7 +244,7 @@ class DrainManager(object):
             parse_min_available(self.params['min_available'])
         except ValueError as exc:
             self.client.fail('Invalid min_available for node %s: %s' % (self.params['node'], exc))
-        nodes = self.first_node_list()
+        nodes = self.nodes = self.first_node_list()
         self.node = self.client.require_node(nodes, self.params['node'])
         self.down_at_start = node_state(self.node) == 'down'
         self.result['node_before'] = describe_node(self.node)
@@ -281,8 +281,9 @@ class DrainManager(object):
         services = self.client.services()
         self.services_by_id = dict((service['ID'], service) for service in services)
         tasks = self.client.tasks()
-        nodes = self.client.nodes('read the node list to plan the drain of %s' % node_label(self.node))
-        node_id = self.node['ID']
+        # The node list read first (it waited out an election): its states and availability are
+        # what placement is decided on.
+        nodes, node_id = self.nodes, self.node['ID']
         self.moves = plan_drain(node_id, services, tasks, self.params['min_available'],
                                 capacity=lambda service: Placement(service).capacity(nodes, tasks, exclude=(node_id,)))
         self.result['tasks_moved'] = [describe_task(task, self.services_by_id)
