@@ -190,8 +190,8 @@ class Placement(object):
         self.reservation = reservations_of(template)
         self.unknown_constraints = unknown_constraints(self.constraints)
 
-    def why_not(self, node, tasks=(), leaving=()):
-        """Why no task of the service can run on the node now, or None when one can (or already runs)."""
+    def why_not(self, node):
+        """Why the scheduler would not place a task of the service on the node, or None when it may."""
         if node_state(node) != 'ready':
             return 'it is %s' % node_state(node)
         if node_availability(node) != 'active':
@@ -203,9 +203,9 @@ class Placement(object):
             return 'its platform is not one of the service\'s'
         return None
 
-    def eligible(self, nodes, tasks=(), exclude=()):
+    def eligible(self, nodes, exclude=()):
         """Nodes (not in ``exclude``, IDs) on which the scheduler may place the service's tasks."""
-        return [node for node in nodes if node.get('ID') not in exclude and self.why_not(node, tasks) is None]
+        return [node for node in nodes if node.get('ID') not in exclude and self.why_not(node) is None]
 
     def room_on(self, node, tasks, leaving=()):
         """How many tasks of the service the node can hold in all (None: no limit)."""
@@ -222,10 +222,9 @@ class Placement(object):
     def capacity(self, nodes, tasks, exclude=(), leaving=()):
         """Tasks of the service that can run at once on the eligible nodes not in ``exclude``
         (None: no limit), and why it is limited (text, '' when not)."""
-        eligible = self.eligible(nodes, tasks, exclude)
+        eligible = self.eligible(nodes, exclude)
         if not eligible:
-            reasons = sorted(set(self.why_not(node, tasks) for node in nodes
-                                 if node.get('ID') not in exclude and self.why_not(node, tasks)))
+            reasons = sorted(set(self.why_not(node) for node in nodes if node.get('ID') not in exclude))
             return 0, 'no other node can run it (%s)' % ('; '.join(reasons) or 'no other node')
         rooms = [self.room_on(node, tasks, leaving) for node in eligible]
         if any(room is None for room in rooms):
@@ -236,4 +235,4 @@ class Placement(object):
         cpu, memory, generic = self.reservation
         if cpu or memory or generic:
             parts.append('the free resources for its reservations')
-        return sum(rooms), ' with '.join(parts[:1]) + (', ' + ', '.join(parts[1:]) if parts[1:] else '')
+        return sum(rooms), ', '.join(parts)

@@ -251,8 +251,7 @@ class ForceNewClusterManager(object):
                 if self.module.check_mode:
                     self.result['removed_stale_managers'] = ids
                     return self.finish(census)
-                self.remove_stale()
-                census = ManagerCensus(self.client.nodes('read the node list'))
+                census = self.remove_stale()
             return self.finish(census)
         if census is not None and not self.params['force']:
             self.refuse_quorum(census)
@@ -280,18 +279,19 @@ class ForceNewClusterManager(object):
         if self.params['remove_stale_managers']:
             # First: the old managers that still run get a certificate about 16 s after the new raft
             # turned them away (swarmkit's role change timeout); anything slower widens that window.
-            self.remove_stale()
-            census = ManagerCensus(self.client.nodes('read the node list'))
+            census = self.remove_stale()
         self.take_fresh_snapshot(info)
         self.finish(census)
 
     def remove_stale(self):
+        """Remove the stale manager entries; the census of the swarm afterwards."""
         removed, joined = self.client.remove_stale_manager_entries(self.local_id)
         self.result['removed_stale_managers'] = removed
         self.result['joined_managers'] = [describe_node(node) for node in joined]
         for node in joined:
             self.module.warn('%s joined the new cluster\'s raft as a manager before its stale entry could be removed; '
                              'it was kept, as a manager of the new cluster.' % node_label(node))
+        return ManagerCensus(self.client.nodes('read the node list'))
 
     def read_local_node(self, swarm):
         self.local_id = swarm.get('NodeID') or ''

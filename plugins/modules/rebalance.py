@@ -317,7 +317,7 @@ class ServicePlan(object):
         self.unknown_constraints = placement.unknown_constraints
         # Where the scheduler can place a task of it: state, availability, constraints, platforms,
         # and room for its reservations (a node with none of its tasks and no room cannot take one).
-        eligible = [node for node in placement.eligible(nodes, tasks) if placement.room_on(node, tasks) != 0]
+        eligible = [node for node in placement.eligible(nodes) if placement.room_on(node, tasks) != 0]
         self.eligible_ids = set(node['ID'] for node in eligible)
         self.eligible_names = [keys[node['ID']] for node in sort_by_hostname(eligible)]
         self.spread = dict((name, 0) for name in self.eligible_names)
