@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""[INTERNAL] maintain.yml's decisions (role rolling_maintenance): the order of a run and the
-manager that runs a node's cluster-wide steps.
+"""[INTERNAL] maintain.yml's decisions (role rolling_maintenance): the order of a run, the
+batches of its workers, and the manager that runs a node's cluster-wide steps.
 
 PRIVATE to the collection: only its roles call these filters, and they may change at any time.
 """
@@ -12,6 +12,9 @@ PRIVATE to the collection: only its roles call these filters, and they may chang
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
+from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import plan_drain
 
 
 def maintenance_order(hosts, marks, run_id, leader_id=''):
@@ -66,8 +69,71 @@ def maintenance_manager(preferred_result, preferred, other_results=()):
     return dict(delegate=delegate, now=now, alive=alive, silent=silent)
 
 
+def batch_size(serial, count):
+    """The size of a batch as Ansible's play keyword serial reads it: a count, or a percentage of
+    ``count`` hosts rounded down, at least 1."""
+    text = str(serial).strip()
+    if text.endswith('%'):
+        size = int(int(text[:-1]) / 100.0 * count)
+    else:
+        size = int(text)
+    return max(size, 1)
+
+
+def batch_problems(node_ids, snapshot, min_available, surge):
+    """Why the nodes ``node_ids`` cannot be drained together (texts, empty when they can).
+
+    The same plan the drain module makes for a batch (module_utils.swarm.plan_drain with the
+    placement model of module_utils._placement): every service with tasks on those nodes must
+    be able to keep its budget on the other nodes, by placement and, without surge, by the
+    replicas running there now."""
+    nodes, services, tasks = snapshot.get('nodes') or [], snapshot.get('services') or [], snapshot.get('tasks') or []
+    ids = list(node_ids)
+    moves = plan_drain(ids, services, tasks, min_available,
+                       capacity=lambda service: Placement(service).capacity(nodes, tasks, exclude=ids))
+    problems = []
+    for move in moves:
+        if move.cannot_keep_budget:
+            problems.append('%s: %d replicas, min_available needs %d, but the other nodes can run only %d of them (%s)'
+                            % (move.name, move.desired, move.required, move.placeable(move.desired),
+                               move.capacity_reason))
+        elif move.breaks_budget and not surge:
+            problems.append('%s: %d of %d replicas running, %d on these nodes, %d would keep running, min_available '
+                            'needs %d' % (move.name, move.running_before, move.desired, move.running_on_node,
+                                          move.running_during_move, move.required))
+    return problems
+
+
+def maintenance_batches(workers, node_ids, serial, snapshot, min_available=1, surge=False):
+    """The workers' batches, in order, each at most ``serial`` hosts and each drainable as one.
+
+    ``workers``: the worker hosts in the order of the run; ``node_ids``: host -> swarm node ID;
+    ``snapshot``: dict(nodes, services, tasks) as the Docker API lists them (None or empty when
+    serial is 1). A host joins the batch being built unless the batch is full or the batch with
+    it could not keep some service's budget (then the host starts the next batch: the batch is
+    split, and ``splits`` says why). A host alone always makes a batch: its own drain checks it.
+    Returns dict(batches: lists of hosts, sizes: their lengths (for the play keyword serial),
+    splits: texts).
+    """
+    workers = list(workers or [])
+    size = batch_size(serial, len(workers))
+    batches, splits = [], []
+    for host in workers:
+        current = batches[-1] if batches else None
+        if current is not None and len(current) < size:
+            problems = batch_problems([node_ids[name] for name in current + [host]], snapshot or {},
+                                      min_available, surge)
+            if not problems:
+                current.append(host)
+                continue
+            splits.append('%s is not drained together with %s: %s' % (host, ', '.join(current), '; '.join(problems)))
+        batches.append([host])
+    return dict(batches=batches, sizes=[len(batch) for batch in batches], splits=splits)
+
+
 class FilterModule(object):
     """maintain.yml's decisions."""
 
     def filters(self):
-        return {'_maintenance_order': maintenance_order, '_maintenance_manager': maintenance_manager}
+        return {'_maintenance_order': maintenance_order, '_maintenance_manager': maintenance_manager,
+                '_maintenance_batches': maintenance_batches}

@@ -396,14 +396,25 @@ def describe_task(task, services_by_id):
 # Drain planning: running counts, the budget, the surge
 # ---------------------------------------------------------------------------------------
 
-class ServiceMove(object):
-    """One service with tasks on the node to drain, and the numbers the budget is checked on.
+def node_id_set(node_ids):
+    """A node ID, or several (the nodes of a batch drained as one), as a frozenset."""
+    if isinstance(node_ids, (str, bytes)) or not hasattr(node_ids, '__iter__'):
+        return frozenset([node_ids])
+    return frozenset(node_ids)
 
-    running_during_move = tasks running on other nodes now; they are all that serve while the
-    node's tasks are being rescheduled. The budget holds when running_during_move >= required.
+
+class ServiceMove(object):
+    """One service with tasks on the nodes to drain (one node, or a batch drained as one), and
+    the numbers the budget is checked on.
+
+    running_during_move = tasks running on the other nodes now; they are all that serve while
+    the drained nodes' tasks are being rescheduled. The budget holds when
+    running_during_move >= required. ``tasks_on_node`` and ``running_on_node`` count the tasks
+    on every drained node.
     """
 
-    def __init__(self, service, node_id, tasks, min_available, capacity=None):
+    def __init__(self, service, node_ids, tasks, min_available, capacity=None):
+        node_ids = node_id_set(node_ids)
         self.id = service.get('ID')
         self.name = service_name(service)
         self.mode = service_mode(service)
@@ -411,8 +422,8 @@ class ServiceMove(object):
         own = [task for task in tasks if task.get('ServiceID') == self.id]
         running = [task for task in own if task_is_running(task)]
         self.running_before = len(running)
-        self.running_on_node = len([task for task in running if task.get('NodeID') == node_id])
-        self.tasks_on_node = [task for task in own if task.get('NodeID') == node_id and task_is_live(task)]
+        self.running_on_node = len([task for task in running if task.get('NodeID') in node_ids])
+        self.tasks_on_node = [task for task in own if task.get('NodeID') in node_ids and task_is_live(task)]
         self.running_during_move = self.running_before - self.running_on_node
         self.required = required_running(min_available, self.desired) if self.mode == 'replicated' else None
         self.surged_to = None
@@ -444,7 +455,7 @@ class ServiceMove(object):
 
     @property
     def surge_target_elsewhere(self):
-        """Running tasks needed off the node before the node may be drained, in a surge.
+        """Running tasks needed off the nodes before they may be drained, in a surge.
 
         The extra tasks running elsewhere, at least the budget, never more than desired.
         """
@@ -458,39 +469,46 @@ class ServiceMove(object):
                     placeable_elsewhere=self.placeable(self.desired) if self.budgeted else None)
 
 
-def plan_drain(node_id, services, tasks, min_available, capacity=None):
-    """ServiceMove for every service that has a live task on the node, sorted by name.
+def plan_drain(node_ids, services, tasks, min_available, capacity=None):
+    """ServiceMove for every service that has a live task on the node (or on any node of a batch
+    drained as one: ``node_ids`` is then a list), sorted by name.
 
     ``capacity(service)`` -> (how many of its tasks the other nodes can run at once or None for
-    no limit, why): module_utils._placement.Placement.capacity with the node excluded."""
-    on_node = set(task.get('ServiceID') for task in tasks if task.get('NodeID') == node_id and task_is_live(task))
-    moves = [ServiceMove(service, node_id, tasks, min_available, capacity)
+    no limit, why): module_utils._placement.Placement.capacity with the drained nodes excluded."""
+    node_ids = node_id_set(node_ids)
+    on_node = set(task.get('ServiceID') for task in tasks if task.get('NodeID') in node_ids and task_is_live(task))
+    moves = [ServiceMove(service, node_ids, tasks, min_available, capacity)
              for service in services if service.get('ID') in on_node]
     return sorted(moves, key=lambda move: move.name)
 
 
 def running_by_service(tasks, exclude_node=None):
-    """{service ID: running task count}, optionally not counting one node's tasks."""
+    """{service ID: running task count}, optionally not counting the tasks of a node (or of several)."""
+    excluded = node_id_set(exclude_node) if exclude_node is not None else frozenset()
     counts = {}
     for task in tasks:
-        if task_is_running(task) and task.get('NodeID') != exclude_node:
+        if task_is_running(task) and task.get('NodeID') not in excluded:
             counts[task.get('ServiceID')] = counts.get(task.get('ServiceID'), 0) + 1
     return counts
 
 
-def drain_progress(node_id, tasks, targets, services_by_id, require_empty_node=True, node_down=False):
-    """Whether a drain is complete, and what is still pending.
+def drain_progress(node_ids, tasks, targets, services_by_id, require_empty_node=True, node_down=False):
+    """Whether a drain (of one node, or of a batch: ``node_ids`` a list) is complete, and what is
+    still pending.
 
     ``targets`` maps service ID to the running count it must reach on the other nodes.
-    Complete when no task is live on the node (global tasks count as moved once shut down)
-    and every target is met. Before the drain itself (surge phase) only the targets count.
+    Complete when no task is live on the drained nodes (global tasks count as moved once shut
+    down) and every target is met. Before the drain itself (surge phase) only the targets count.
     A down node cannot report its tasks stopping, so there a task counts as gone once it is
-    told to stop.
+    told to stop. ``node_down``: True/False for every drained node, or the set of the IDs of
+    those that are down.
     """
+    node_ids = node_id_set(node_ids)
+    down = node_ids if node_down is True else (frozenset() if not node_down else node_id_set(node_down))
     still_on_node = [describe_task(task, services_by_id) for task in tasks
-                     if require_empty_node and task.get('NodeID') == node_id and task_is_live(task)
-                     and not (node_down and task.get('DesiredState') != 'running')]
-    running = running_by_service(tasks, exclude_node=node_id)
+                     if require_empty_node and task.get('NodeID') in node_ids and task_is_live(task)
+                     and not (task.get('NodeID') in down and task.get('DesiredState') != 'running')]
+    running = running_by_service(tasks, exclude_node=node_ids)
     below = []
     for service_id, target in sorted(targets.items()):
         if running.get(service_id, 0) < target:

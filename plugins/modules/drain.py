@@ -57,6 +57,19 @@ options:
     type: str
     required: true
     version_added: 0.1.0
+  batch:
+    description:
+      - Other nodes (hostnames or IDs) drained, paused or reactivated together with O(node), as one
+        batch (rolling_maintenance_serial above 1).
+      - The batch is planned as one: the budget of every service is checked against every task the
+        batch takes away (running counts and placement on the nodes outside the batch), a surge is
+        sized for the batch and recorded once per service, and the module waits until no node of the
+        batch runs a task. A refusal names the services, the numbers and every node, and changes nothing.
+      - O(node) may be listed again; duplicates are ignored.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
   state:
     description:
       - V(drained) moves every task off the node; V(paused) keeps running tasks but schedules no new
@@ -130,6 +143,24 @@ node_after:
   type: dict
   sample: {id: qhk5lelkzyltiaomtylmgphan, hostname: dev4, role: worker, availability: drain, state: ready,
            addr: 172.30.215.14, manager: false, reachability: null, leader: false, manager_addr: null}
+nodes_before:
+  description: Every node of the call (O(node), then O(batch)) before the module ran.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+nodes_after:
+  description: Every node of the call when the module returned (in check mode, as it would be).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+went_down_nodes:
+  description: The nodes of the call that went down while the module waited.
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.2.0
 tasks_moved:
   description: The tasks that were live on the node when the drain started (to be moved, in check mode).
   returned: when O(state=drained)
@@ -210,27 +241,31 @@ AVAILABILITY_BY_STATE = dict(drained='drain', active='active', paused='pause')
 
 
 def surge_record(service, default):
-    """(original replicas, surged replicas, node ID) from a service's surge label.
+    """(original replicas, surged replicas, IDs of the nodes drained) from a service's surge label.
 
-    The label is JSON written by this module ({"replicas", "surged_to", "node"}); a bare number
-    (the original count only) is read too. Without a readable label: (default, None, None).
+    The label is JSON written by this module ({"replicas", "surged_to", "node"}, and "nodes" for
+    a batch); a bare number (the original count only) is read too. Without a readable label:
+    (default, None, []).
     """
     raw = (((service or {}).get('Spec') or {}).get('Labels') or {}).get(SURGE_LABEL)
     if raw is None:
-        return default, None, None
+        return default, None, []
     try:
         record = json.loads(raw)
     except ValueError:
-        return default, None, None
+        return default, None, []
     if isinstance(record, int) and not isinstance(record, bool):
-        return record, None, None
+        return record, None, []
     if not isinstance(record, dict) or not isinstance(record.get('replicas'), int):
-        return default, None, None
+        return default, None, []
     surged_to = record.get('surged_to') if isinstance(record.get('surged_to'), int) else None
-    return record['replicas'], surged_to, record.get('node')
+    owners = record.get('nodes') if isinstance(record.get('nodes'), list) else [record.get('node')]
+    return record['replicas'], surged_to, [owner for owner in owners if owner]
 
 
 class DrainManager(object):
+    """Drains one node, or a batch of nodes as one (O(batch))."""
+
     def __init__(self, module, client):
         self.module = module
         self.client = client
@@ -238,6 +273,8 @@ class DrainManager(object):
         self.diff = DifferenceTracker()
         self.result = dict(changed=False, went_down=False, restored_surges=[])
         self.last_progress = dict(tasks_on_node=[], services_below_target=[])
+        self.last_nodes = {}
+        self.went_down = []
 
     def run(self):
         try:
@@ -246,17 +283,43 @@ class DrainManager(object):
             self.client.fail('Invalid min_available for node %s: %s' % (self.params['node'], exc))
         nodes = self.nodes = self.first_node_list()
         self.node = self.client.require_node(nodes, self.params['node'])
-        self.down_at_start = node_state(self.node) == 'down'
+        self.batch = [self.node]
+        for name in self.params['batch'] or []:
+            other = self.client.require_node(nodes, name)
+            if other['ID'] not in self.ids:
+                self.batch.append(other)
+        self.down_at_start = set(node['ID'] for node in self.batch if node_state(node) == 'down')
         self.result['node_before'] = describe_node(self.node)
+        self.result['nodes_before'] = [describe_node(node) for node in self.batch]
         want = AVAILABILITY_BY_STATE[self.params['state']]
-        have = node_availability(self.node)
-        self.diff.add('node', node_label(self.node), node_label(self.node))
-        self.diff.add('availability', have, want)
+        have = dict((node['ID'], node_availability(node)) for node in self.batch)
+        if len(self.batch) == 1:
+            self.diff.add('node', node_label(self.node), node_label(self.node))
+            self.diff.add('availability', have[self.node['ID']], want)
+        else:
+            self.diff.add('nodes', self.label, self.label)
+            self.diff.add('availability', dict((node_label(node), have[node['ID']]) for node in self.batch),
+                          dict((node_label(node), want) for node in self.batch))
         if self.params['state'] == 'drained':
             self.drain(have)
-        elif have != want and not self.module.check_mode:
-            self.client.update_node_spec(self.fresh_node(), Availability=want)
+        elif not self.module.check_mode:
+            for node in self.batch:
+                if have[node['ID']] != want:
+                    self.client.update_node_spec(self.fresh_node(node), Availability=want)
         self.finish()
+
+    @property
+    def ids(self):
+        return [node['ID'] for node in self.batch]
+
+    @property
+    def names(self):
+        """'w1 (id-w1)', or 'w1 (id-w1), w2 (id-w2)' for a batch."""
+        return ', '.join(node_label(node) for node in self.batch)
+
+    @property
+    def label(self):
+        return ('node ' if len(self.batch) == 1 else 'nodes ') + self.names
 
     def first_node_list(self):
         """The node list; an election in progress (a manager just restarted or died) is waited for
@@ -282,14 +345,15 @@ class DrainManager(object):
         self.services_by_id = dict((service['ID'], service) for service in services)
         tasks = self.client.tasks()
         # The node list read first (it waited out an election): its states and availability are
-        # what placement is decided on.
-        nodes, node_id = self.nodes, self.node['ID']
-        self.moves = plan_drain(node_id, services, tasks, self.params['min_available'],
-                                capacity=lambda service: Placement(service).capacity(nodes, tasks, exclude=(node_id,)))
+        # what placement is decided on. Every node of the batch is taken away at once.
+        nodes, ids = self.nodes, self.ids
+        self.moves = plan_drain(ids, services, tasks, self.params['min_available'],
+                                capacity=lambda service: Placement(service).capacity(nodes, tasks, exclude=ids))
         self.result['tasks_moved'] = [describe_task(task, self.services_by_id)
                                       for move in self.moves for task in move.tasks_on_node]
         surge_moves = []
-        if have != 'drain':
+        to_drain = [node for node in self.batch if have[node['ID']] != 'drain']
+        if to_drain:
             surge_moves = self.check_budget()
         self.result['surged_services'] = [move.name for move in surge_moves]
         for move in surge_moves:
@@ -299,14 +363,15 @@ class DrainManager(object):
             return
         if surge_moves:
             self.surge(surge_moves, have)
-        if have != 'drain':
-            self.client.update_node_spec(self.fresh_node(), Availability='drain')
+        for node in to_drain:
+            self.client.update_node_spec(self.fresh_node(node), Availability='drain')
         if self.params['wait'] or surge_moves:
             self.wait_for_moves(surge_moves)
 
     def check_budget(self):
         """Services that need a surge; refuses when they exist and surge is off, and when the other
         nodes cannot run enough of a service's tasks to keep its budget at all."""
+        these = 'this node' if len(self.batch) == 1 else 'these nodes'
         unplaceable = [move for move in self.moves if move.cannot_keep_budget]
         if unplaceable:
             details = '; '.join(
@@ -314,50 +379,64 @@ class DrainManager(object):
                 % (move.name, move.desired, move.required, move.placeable(move.desired), move.capacity_reason)
                 for move in unplaceable)
             self.client.fail(
-                'Refusing to drain node %s: %d service(s) cannot keep min_available=%s, surge or not, because their '
+                'Refusing to drain %s: %d service(s) cannot keep min_available=%s, surge or not, because their '
                 'tasks cannot be placed on the other nodes (%s). Nothing was changed. Relax the service\'s placement '
-                '(constraints, max_replicas_per_node, reservations), add nodes that can run it, or drain with a '
-                'lower min_available (0 accepts the loss; the drain then does not wait for what cannot be placed).'
-                % (node_label(self.node), len(unplaceable), self.params['min_available'], details),
-                services=[move.as_dict() for move in unplaceable], node_before=self.result['node_before'])
+                '(constraints, max_replicas_per_node, reservations), add nodes that can run it, %s'
+                'or drain with a lower min_available (0 accepts the loss; the drain then does not wait for what '
+                'cannot be placed).'
+                % (self.label, len(unplaceable), self.params['min_available'], details,
+                   'drain the nodes one at a time, ' if len(self.batch) > 1 else ''),
+                services=[move.as_dict() for move in unplaceable], node_before=self.result['node_before'],
+                nodes_before=self.result['nodes_before'])
         breaking = [move for move in self.moves if move.breaks_budget]
         if breaking and not self.params['surge']:
             details = '; '.join(
-                '%s: %d of %d replicas running, %d on this node, %d would keep running, min_available needs %d'
-                % (move.name, move.running_before, move.desired, move.running_on_node, move.running_during_move,
-                   move.required) for move in breaking)
+                '%s: %d of %d replicas running, %d on %s, %d would keep running, min_available needs %d'
+                % (move.name, move.running_before, move.desired, move.running_on_node, these,
+                   move.running_during_move, move.required) for move in breaking)
             self.client.fail(
-                'Refusing to drain node %s: %d service(s) would fall below min_available=%s while its tasks move (%s). '
-                'Nothing was changed. Use surge: true to add replicas elsewhere first, scale the services up, '
-                'or lower min_available.' % (node_label(self.node), len(breaking), self.params['min_available'], details),
-                services=[move.as_dict() for move in breaking], node_before=self.result['node_before'])
+                'Refusing to drain %s: %d service(s) would fall below min_available=%s while their tasks move (%s). '
+                'Nothing was changed. Use surge: true to add replicas elsewhere first, scale the services up, %s'
+                'or lower min_available.' % (self.label, len(breaking), self.params['min_available'], details,
+                                            'drain the nodes one at a time, ' if len(self.batch) > 1 else ''),
+                services=[move.as_dict() for move in breaking], node_before=self.result['node_before'],
+                nodes_before=self.result['nodes_before'])
         return breaking
 
     def surge(self, surge_moves, have):
-        """Pause the node, add the extra replicas, and wait until they run elsewhere."""
-        if have == 'active':
-            # Paused: the extra tasks cannot land on the node being emptied.
-            self.client.update_node_spec(self.fresh_node(), Availability='pause')
+        """Pause the nodes, add the extra replicas, and wait until they run elsewhere."""
+        paused = [node for node in self.batch if have[node['ID']] == 'active']
+        for node in paused:
+            # Paused: the extra tasks cannot land on a node being emptied.
+            self.client.update_node_spec(self.fresh_node(node), Availability='pause')
         for move in surge_moves:
-            # The count to go back to travels with the surge, so that a drain cut short (its
-            # manager died) is undone by the next one. A service still carrying the record of an
-            # earlier, interrupted surge keeps its original count: that is where it goes back to.
+            # The count to go back to travels with the surge (one record per service, for the
+            # whole batch), so that a drain cut short (its manager died) is undone by the next
+            # one. A service still carrying the record of an earlier, interrupted surge keeps its
+            # original count: that is where it goes back to.
             move.restore_to = surge_record(self.services_by_id.get(move.id), move.desired)[0]
-            self.client.scale_service(move.id, move.surged_to, set_labels={SURGE_LABEL: json.dumps(dict(
-                replicas=move.restore_to, surged_to=move.surged_to, node=self.node['ID']), sort_keys=True)})
+            record = dict(replicas=move.restore_to, surged_to=move.surged_to, node=self.node['ID'])
+            if len(self.batch) > 1:
+                record['nodes'] = self.ids
+            self.client.scale_service(move.id, move.surged_to,
+                                      set_labels={SURGE_LABEL: json.dumps(record, sort_keys=True)})
         targets = dict((move.id, move.surge_target_elsewhere) for move in surge_moves)
         outcome = self.client.wait_until(lambda: self.progress(targets, require_empty_node=False))
         if not outcome.done:
             self.restore_replicas(surge_moves)
-            if have == 'active':
-                self.client.update_node_spec(self.fresh_node(), Availability=have)
+            for node in paused:
+                self.client.update_node_spec(self.fresh_node(node), Availability='active')
             self.client.fail(
-                'Timed out after %ss waiting for the surge replicas of %s to run on nodes other than %s; the node was '
-                'not drained: its availability is back to %s and the replica counts are restored. Pending: %s. '
+                'Timed out after %ss waiting for the surge replicas of %s to run on nodes other than %s; the %s '
+                'not drained: %s and the replica counts are restored. Pending: %s. '
                 'Check placement constraints and free resources on the other nodes, or raise timeout.'
-                % (self.client.elapsed(), ', '.join(move.name for move in surge_moves), node_label(self.node), have,
+                % (self.client.elapsed(), ', '.join(move.name for move in surge_moves), self.names,
+                   'node was' if len(self.batch) == 1 else 'nodes were',
+                   '%s availability is back to %s' % ('its' if len(self.batch) == 1 else 'their',
+                                                      ', '.join(sorted(set(have.values())))),
                    self.describe_pending(outcome.progress)),
-                pending=outcome.progress, node_before=self.result['node_before'], elapsed=self.client.elapsed())
+                pending=outcome.progress, node_before=self.result['node_before'],
+                nodes_before=self.result['nodes_before'], elapsed=self.client.elapsed())
 
     def wait_for_moves(self, surge_moves):
         # Surged services wait for every surged slot to run, so whichever slots the scale-down
@@ -372,32 +451,39 @@ class DrainManager(object):
             outcome = self.client.wait_until(lambda: self.progress(targets))
         if not outcome.done:
             self.client.fail(
-                'Timed out after %ss draining node %s. The node stays drained%s. Pending: %s. Check the services\' '
+                'Timed out after %ss draining %s. The %s drained%s. Pending: %s. Check the services\' '
                 'placement constraints and free resources, then run again (or raise timeout).'
-                % (self.client.elapsed(), node_label(self.node),
+                % (self.client.elapsed(), self.label, 'node stays' if len(self.batch) == 1 else 'nodes stay',
                    ' and the surged services are back at their replica counts' if surge_moves else '',
                    self.describe_pending(outcome.progress)),
                 pending=outcome.progress, node_before=self.result['node_before'],
-                node_after=describe_node(self.fresh_node()), elapsed=self.client.elapsed(),
-                changed=self.diff.has_differences)
+                node_after=describe_node(self.fresh_node(self.node)),
+                nodes_after=[describe_node(self.fresh_node(node)) for node in self.batch],
+                elapsed=self.client.elapsed(), changed=self.diff.has_differences)
         self.report_services(final=True)
 
     def progress(self, targets, require_empty_node=True):
-        """One poll of a wait. The node's state is read every time: a node that goes down while it
-        drains cannot report its tasks stopping, so from then on a task counts as moved once the
+        """One poll of a wait. The nodes' states are read every time: a node that goes down while
+        it drains cannot report its tasks stopping, so from then on a task counts as moved once the
         swarm told it to stop. A poll that finds no leader (an election) keeps the last progress."""
         tasks = self.client.poll('list tasks', self.client.api.tasks)
-        node = self.client.poll('inspect node %s' % node_label(self.node), self.client.api.inspect_node, self.node['ID'])
-        if tasks is None or node is None:
+        if tasks is None:
             return False, self.last_progress
-        node_down = node_state(node) == 'down'
-        self.last_node = node
-        if node_down and not self.result['went_down'] and not self.down_at_start:
-            self.result['went_down'] = True
-            self.module.warn('Node %s went down while it was draining; its tasks count as moved once the swarm '
-                             'told them to stop.' % node_label(self.node))
-        done, self.last_progress = drain_progress(self.node['ID'], tasks, targets, self.services_by_id,
-                                                  require_empty_node=require_empty_node, node_down=node_down)
+        down = set()
+        for node in self.batch:
+            seen = self.client.poll('inspect node %s' % node_label(node), self.client.api.inspect_node, node['ID'])
+            if seen is None:
+                return False, self.last_progress
+            self.last_nodes[node['ID']] = seen
+            if node_state(seen) == 'down':
+                down.add(node['ID'])
+                if node['ID'] not in self.went_down and node['ID'] not in self.down_at_start:
+                    self.went_down.append(node['ID'])
+                    self.result['went_down'] = True
+                    self.module.warn('Node %s went down while it was draining; its tasks count as moved once the '
+                                     'swarm told them to stop.' % node_label(node))
+        done, self.last_progress = drain_progress(self.ids, tasks, targets, self.services_by_id,
+                                                  require_empty_node=require_empty_node, node_down=down)
         return done, self.last_progress
 
     def restore_replicas(self, surge_moves):
@@ -408,12 +494,13 @@ class DrainManager(object):
     def restore_leftover_surges(self):
         """Put back services that an earlier, interrupted surged drain left scaled up.
 
-        The service label records the original count, the surged count and the node being drained.
-        A record is acted on only when its drain is over: the node is this call's node, or active
-        again, or gone (another node's surge may be under way right now, with serial > 1). The
-        service goes back to its original count only when it still has the surged count (else an
-        operator changed it since: the record is dropped and the count left alone) and all its
-        replicas run on other nodes than this one, so the tasks kept are running ones.
+        The service label records the original count, the surged count and the node (or the
+        nodes of the batch) being drained. A record is acted on only when its drain is over: each
+        of its nodes is one of this call's nodes, or active again, or gone (another batch's surge
+        may be under way right now). The service goes back to its original count only when it
+        still has the surged count (else an operator changed it since: the record is dropped and
+        the count left alone) and all its replicas run on other nodes than this call's, so the
+        tasks kept are running ones.
         """
         services = self.client.poll('list services', self.client.api.services)
         if services is None:
@@ -428,13 +515,13 @@ class DrainManager(object):
         if tasks is None or not nodes:
             return
         for service in sorted(left, key=service_name):
-            original, surged_to, node_id = surge_record(service, None)
+            original, surged_to, owners = surge_record(service, None)
             desired = service_replicas(service)
-            owner = nodes.get(node_id) if node_id else None
-            if node_id and node_id != self.node['ID'] and owner is not None and node_availability(owner) != 'active':
-                continue  # that node's drain may still be under way
+            if any(owner not in self.ids and owner in nodes and node_availability(nodes[owner]) != 'active'
+                   for owner in owners):
+                continue  # that drain may still be under way
             running = running_by_service([task for task in tasks if nodes.get(task.get('NodeID')) is not None
-                                          and node_state(nodes[task['NodeID']]) == 'ready'], exclude_node=self.node['ID'])
+                                          and node_state(nodes[task['NodeID']]) == 'ready'], exclude_node=self.ids)
             if original is None or desired is None or (surged_to is not None and desired != surged_to):
                 # Unreadable, or the count was changed since the surge: keep the count, drop the record.
                 self.module.warn('Service %s carries %s=%r but has %s replicas: the record is dropped and the count '
@@ -448,7 +535,7 @@ class DrainManager(object):
                 self.module.warn('Service %s was left at %d replicas by an interrupted surge (it had %d) but runs %d of '
                                  'them on other nodes than %s: it is left scaled up until they run (the next drain or '
                                  'reactivation puts it back).' % (service_name(service), desired, original,
-                                                                  running.get(service['ID'], 0), node_label(self.node)))
+                                                                  running.get(service['ID'], 0), self.names))
                 continue
             if not self.module.check_mode:
                 self.client.scale_service(service['ID'], original, remove_labels=[SURGE_LABEL])
@@ -476,20 +563,21 @@ class DrainManager(object):
                 '%s.%s (%s)' % (task['service'], task['slot'] or task['id'], task['state']) for task in pending['tasks_on_node'])))
         return '; '.join(parts) or 'nothing'
 
-    def fresh_node(self):
+    def fresh_node(self, node):
         """The node as the swarm has it now; without a leader, the last state seen."""
-        node = self.client.poll('inspect node %s' % node_label(self.node), self.client.api.inspect_node, self.node['ID'])
-        return node or getattr(self, 'last_node', None) or self.node
+        seen = self.client.poll('inspect node %s' % node_label(node), self.client.api.inspect_node, node['ID'])
+        return seen or self.last_nodes.get(node['ID']) or node
 
     def finish(self):
         self.restore_leftover_surges()
         self.result['changed'] = self.diff.has_differences
+        self.result['went_down_nodes'] = [node_label(node) for node in self.batch if node['ID'] in self.went_down]
         if self.module.check_mode or not self.result['changed']:
-            after = dict(self.result['node_before'])
-            after['availability'] = self.diff.after()['availability']
-            self.result['node_after'] = after
+            want = AVAILABILITY_BY_STATE[self.params['state']]
+            self.result['nodes_after'] = [dict(before, availability=want) for before in self.result['nodes_before']]
         else:
-            self.result['node_after'] = describe_node(self.fresh_node())
+            self.result['nodes_after'] = [describe_node(self.fresh_node(node)) for node in self.batch]
+        self.result['node_after'] = self.result['nodes_after'][0]
         if self.module._diff:
             self.result['diff'] = self.diff.as_diff()
         self.result['elapsed'] = self.client.elapsed()
@@ -501,6 +589,7 @@ def main():
     module = AnsibleModule(
         argument_spec=swarm_argument_spec(
             node=dict(type='str', required=True),
+            batch=dict(type='list', elements='str', default=[]),
             state=dict(type='str', default='drained', choices=list(AVAILABILITY_BY_STATE)),
             wait=dict(type='bool', default=True),
             min_available=dict(type='raw', default=1),

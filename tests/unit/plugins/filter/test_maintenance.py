@@ -9,7 +9,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.swarmops.lifecycle.plugins.filter._maintenance import maintenance_manager, maintenance_order
+import pytest
+
+from ansible_collections.swarmops.lifecycle.plugins.filter._maintenance import (
+    maintenance_batches,
+    maintenance_manager,
+    maintenance_order,
+)
+from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import FakeEngine, cluster, make_service
 
 HOSTS = [dict(host=name, node_id='id-' + name, manager=name.startswith('m')) for name in ('m1', 'm2', 'm3', 'w1', 'w2')]
 
@@ -52,3 +59,74 @@ def test_during_an_election_no_manager_runs_the_steps_but_the_living_are_known()
     choice = maintenance_manager(dict(has_quorum=False), 'm1', [dict(item='m2', failed=True, msg='down'),
                                                                 dict(item='m3', has_quorum=False)])
     assert (choice['delegate'], choice['alive'], choice['silent']) == ('', ['m1', 'm3'], ['m1', 'm2', 'm3'])
+
+
+# -- the workers' batches (rolling_maintenance_serial > 1) -----------------------------------
+# Found in review (issue 11.1): with serial 2 and a two-replica service constrained to the two
+# workers, the batch's parallel drains took the service down. The batch is planned as one and
+# split where a service's budget requires it.
+
+def snapshot_of(engine):
+    return dict(nodes=engine.nodes(), services=engine.services(), tasks=engine.tasks())
+
+
+def four_workers():
+    engine = FakeEngine(nodes=cluster(workers=4))
+    engine.services_table = [make_service('s-web', 'web', replicas=4), make_service('s-edge', 'edge', replicas=2),
+                             make_service('s-agent', 'agent', mode='global')]
+    engine.place('web', 'w1', 'w2', 'w3', 'w4')
+    engine.place('edge', 'w1', 'w2')
+    engine.place('agent', 'm1', 'm2', 'm3', 'w1', 'w2', 'w3', 'w4')
+    return engine
+
+
+WORKERS = ['w1', 'w2', 'w3', 'w4']
+NODE_IDS = dict((name, 'id-' + name) for name in WORKERS)
+
+
+def test_batches_of_serial_when_every_budget_holds():
+    plan = maintenance_batches(WORKERS, NODE_IDS, 2, snapshot_of(four_workers()), min_available=1, surge=True)
+    assert plan == dict(batches=[['w1', 'w2'], ['w3', 'w4']], sizes=[2, 2], splits=[])
+
+
+def test_serial_one_needs_no_snapshot():
+    assert maintenance_batches(WORKERS, NODE_IDS, 1, None)['batches'] == [['w1'], ['w2'], ['w3'], ['w4']]
+
+
+def test_a_percentage_of_the_workers_rounded_down_at_least_one():
+    engine = four_workers()
+    assert maintenance_batches(WORKERS, NODE_IDS, '50%', snapshot_of(engine), surge=True)['sizes'] == [2, 2]
+    assert maintenance_batches(WORKERS, NODE_IDS, '10%', snapshot_of(engine), surge=True)['sizes'] == [1, 1, 1, 1]
+    assert maintenance_batches(WORKERS, NODE_IDS, '100%', snapshot_of(engine), surge=True)['sizes'] == [4]
+
+
+@pytest.mark.parametrize('surge', [True, False])
+def test_a_service_only_the_batch_can_run_splits_it_surge_or_not(surge):
+    # The issue's case: edge constrained to w1 and w2 (a label only they carry), serial 2.
+    engine = four_workers()
+    for name in ('w1', 'w2'):
+        engine.node(name)['Spec']['Labels']['tier'] = 'edge'
+    engine.constrain('edge', 'node.labels.tier == edge')
+    plan = maintenance_batches(WORKERS, NODE_IDS, 2, snapshot_of(engine), min_available=1, surge=surge)
+    assert plan['batches'] == [['w1'], ['w2', 'w3'], ['w4']]
+    assert plan['splits'] == [
+        "w2 is not drained together with w1: edge: 2 replicas, min_available needs 1, but the other nodes can run "
+        "only 0 of them (no other node can run it (it does not match the constraint 'node.labels.tier == edge'))"]
+
+
+def test_without_surge_a_batch_holding_every_running_replica_is_split():
+    plan = maintenance_batches(WORKERS, NODE_IDS, 2, snapshot_of(four_workers()), min_available=1, surge=False)
+    assert plan['batches'] == [['w1'], ['w2', 'w3'], ['w4']]
+    assert plan['splits'] == ['w2 is not drained together with w1: edge: 2 of 2 replicas running, 2 on these nodes, '
+                              '0 would keep running, min_available needs 1']
+
+
+def test_a_percentage_budget_counts_every_node_the_batch_takes_away():
+    # web 4 replicas, one per worker: a batch of two keeps 2 of 4 (50% holds, 75% does not).
+    engine = four_workers()
+    engine.services_table = [service for service in engine.services_table if service['ID'] != 's-edge']
+    engine.tasks_table = [task for task in engine.tasks_table if task['ServiceID'] != 's-edge']
+    assert maintenance_batches(WORKERS, NODE_IDS, 2, snapshot_of(engine), '50%', surge=False)['sizes'] == [2, 2]
+    plan = maintenance_batches(WORKERS, NODE_IDS, 2, snapshot_of(engine), '75%', surge=False)
+    assert plan['sizes'] == [1, 1, 1, 1] and len(plan['splits']) == 3
+    assert 'web: 4 of 4 replicas running, 2 on these nodes, 2 would keep running, min_available needs 3' in plan['splits'][0]

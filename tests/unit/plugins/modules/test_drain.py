@@ -467,3 +467,101 @@ def test_a_node_down_from_the_start_is_not_reported_as_going_down(workload, run_
     workload.node('w2')['Status']['State'] = 'down'
     result = run_module(drain, dict(node='w2', min_available=0, timeout=60))
     assert result['went_down'] is False
+
+
+# -- a batch (rolling_maintenance_serial > 1) drained as one ----------------------------------
+# Found in review (issue 11.1): the drains of one batch ran in parallel, each counting the other
+# batch nodes' replicas as serving, and their surges overwrote each other. A batch is now one
+# call: the budget of every service is checked against everything the batch takes away, the
+# surge is sized for the batch, one surge record per service.
+
+@pytest.fixture
+def pair(engine):
+    """duo: 2 replicas, one on each worker; solo: 1 replica on w1; agent: global."""
+    engine.services_table = [make_service('s-duo', 'duo', replicas=2), make_service('s-solo', 'solo', replicas=1),
+                             make_service('s-agent', 'agent', mode='global')]
+    engine.place('duo', 'w1', 'w2')
+    engine.place('solo', 'w1')
+    engine.place('agent', 'm1', 'm2', 'm3', 'w1', 'w2')
+    return engine
+
+
+def test_each_node_of_the_batch_alone_keeps_the_budget_of_duo(pair, run_module):
+    # The reason the old parallel drains passed: each alone keeps one replica of duo elsewhere.
+    for node in ('w1', 'w2'):
+        result = run_module(drain, dict(node=node, min_available=1, surge=False, batch=[node]), check_mode=True)
+        assert not result.failed or 'solo' in result.msg and 'duo' not in result.msg
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_batch_that_takes_every_replica_away_is_refused_without_surge(pair, run_module, check_mode):
+    result = run_module(drain, dict(node='w1', batch=['w2'], min_available=1), check_mode=check_mode)
+    assert result.failed and changes(pair) == []
+    assert 'Refusing to drain nodes w1 (id-w1), w2 (id-w2)' in result.msg
+    assert 'duo: 2 of 2 replicas running, 2 on these nodes, 0 would keep running, min_available needs 1' in result.msg
+    assert 'Nothing was changed' in result.msg
+    assert sorted(service['name'] for service in result['services']) == ['duo', 'solo']
+
+
+@pytest.mark.parametrize('surge', [False, True])
+def test_a_batch_of_the_only_nodes_a_service_may_run_on_is_refused_surge_or_not(pair, run_module, surge):
+    # The issue's case: a two-replica service constrained to the two workers, serial 2.
+    pair.constrain('duo', 'node.role == worker')
+    result = run_module(drain, dict(node='w1', batch=['w2'], min_available=1, surge=surge))
+    assert result.failed and changes(pair) == []
+    assert 'duo: 2 replicas, min_available needs 1, but the other nodes can run only 0 of them' in result.msg
+    assert "does not match the constraint 'node.role == worker'" in result.msg
+    assert 'Nothing was changed' in result.msg
+
+
+def test_a_batch_is_surged_once_per_service_and_drained_as_one(pair, run_module):
+    result = run_module(drain, dict(node='w1', batch=['w2'], min_available=1, surge=True, timeout=120), diff=True)
+    assert not result.failed, result.msg
+    assert result['surged_services'] == ['duo', 'solo']
+    scale_ups = [call for call in pair.calls_named('update_service') if SURGE_LABEL in call[3]['labels']]
+    # One surge record per service, sized for the batch: duo loses both replicas (2 -> 4), solo its one (1 -> 2).
+    assert sorted((call[1], call[3]['mode']['Replicated']['Replicas']) for call in scale_ups) == [('s-duo', 4), ('s-solo', 2)]
+    for call in scale_ups:
+        record = json.loads(call[3]['labels'][SURGE_LABEL])
+        assert record['nodes'] == ['id-w1', 'id-w2'] and record['node'] == 'id-w1'
+    assert pair.service('duo')['Spec']['Mode']['Replicated']['Replicas'] == 2
+    assert pair.service('solo')['Spec']['Mode']['Replicated']['Replicas'] == 1
+    assert SURGE_LABEL not in (pair.service('duo')['Spec'].get('Labels') or {})
+    assert [node['availability'] for node in result['nodes_after']] == ['drain', 'drain']
+    assert [node['hostname'] for node in result['nodes_before']] == ['w1', 'w2']
+    for name in ('duo', 'solo'):
+        assert pair.running(name, exclude='w1') == pair.running(name)
+        assert not [task for task in pair.tasks_table if task['NodeID'] in ('id-w1', 'id-w2')
+                    and task['ServiceID'] == 's-' + name and task['Status']['State'] == 'running']
+        # Never below the budget, at any step of the fake scheduler.
+        assert min(pair.running_history['s-' + name][1:]) >= 1
+    assert result['diff']['after']['availability'] == {'w1 (id-w1)': 'drain', 'w2 (id-w2)': 'drain'}
+
+
+def test_an_unknown_node_of_the_batch_is_refused_before_any_change(pair, run_module):
+    result = run_module(drain, dict(node='w1', batch=['w9'], surge=True))
+    assert result.failed and 'Node w9 is not in the swarm' in result.msg and changes(pair) == []
+
+
+def test_a_batch_drained_again_is_not_a_change(pair, run_module):
+    assert run_module(drain, dict(node='w1', batch=['w2'], surge=True, timeout=120))['changed'] is True
+    for check_mode in (False, True):
+        again = run_module(drain, dict(node='w1', batch=['w2'], surge=True), check_mode=check_mode)
+        assert not again.failed and again['changed'] is False
+
+
+def test_a_batch_surge_record_left_behind_waits_until_every_node_of_its_batch_is_over(pair, run_module):
+    # An interrupted batch drain left duo surged for w1 and w2; w2 is still drained (its
+    # maintenance goes on), so w1's reactivation must not scale duo back yet.
+    pair.service('duo')['Spec']['Labels'][SURGE_LABEL] = json.dumps(
+        dict(replicas=2, surged_to=4, node='id-w1', nodes=['id-w1', 'id-w2']))
+    pair.service('duo')['Spec']['Mode']['Replicated']['Replicas'] = 4
+    pair.tasks_table = [task for task in pair.tasks_table if task['ServiceID'] != 's-duo']
+    pair.place('duo', 'm1', 'm2', 'm3', 'm1')
+    pair.node('w2')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1', state='active'))
+    assert not result.failed and result['restored_surges'] == []
+    assert pair.service('duo')['Spec']['Mode']['Replicated']['Replicas'] == 4
+    pair.node('w2')['Spec']['Availability'] = 'active'
+    result = run_module(drain, dict(node='w2', state='active'))
+    assert result['restored_surges'] == [dict(name='duo', replicas_before=4, replicas_after=2)]
