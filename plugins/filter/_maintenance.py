@@ -136,4 +136,4 @@ class FilterModule(object):
 
     def filters(self):
         return {'_maintenance_order': maintenance_order, '_maintenance_manager': maintenance_manager,
-                '_maintenance_batches': maintenance_batches}
+                '_maintenance_batches': maintenance_batches, '_maintenance_batch_size': batch_size}

@@ -61,7 +61,7 @@ options:
     description:
       - Other nodes (hostnames or IDs) drained, paused or reactivated together with O(node), as one
         batch (rolling_maintenance_serial above 1).
-      - The batch is planned as one: the budget of every service is checked against every task the
+      - The batch is planned as one. The budget of every service is checked against every task the
         batch takes away (running counts and placement on the nodes outside the batch), a surge is
         sized for the batch and recorded once per service, and the module waits until no node of the
         batch runs a task. A refusal names the services, the numbers and every node, and changes nothing.
@@ -156,7 +156,7 @@ nodes_after:
   elements: dict
   version_added: 0.2.0
 went_down_nodes:
-  description: The nodes of the call that went down while the module waited.
+  description: IDs of the nodes of the call that went down while the module waited.
   returned: always
   type: list
   elements: str
@@ -398,7 +398,7 @@ class DrainManager(object):
                 'Refusing to drain %s: %d service(s) would fall below min_available=%s while their tasks move (%s). '
                 'Nothing was changed. Use surge: true to add replicas elsewhere first, scale the services up, %s'
                 'or lower min_available.' % (self.label, len(breaking), self.params['min_available'], details,
-                                            'drain the nodes one at a time, ' if len(self.batch) > 1 else ''),
+                                             'drain the nodes one at a time, ' if len(self.batch) > 1 else ''),
                 services=[move.as_dict() for move in breaking], node_before=self.result['node_before'],
                 nodes_before=self.result['nodes_before'])
         return breaking
@@ -571,7 +571,7 @@ class DrainManager(object):
     def finish(self):
         self.restore_leftover_surges()
         self.result['changed'] = self.diff.has_differences
-        self.result['went_down_nodes'] = [node_label(node) for node in self.batch if node['ID'] in self.went_down]
+        self.result['went_down_nodes'] = [node['ID'] for node in self.batch if node['ID'] in self.went_down]
         if self.module.check_mode or not self.result['changed']:
             want = AVAILABILITY_BY_STATE[self.params['state']]
             self.result['nodes_after'] = [dict(before, availability=want) for before in self.result['nodes_before']]

@@ -487,24 +487,38 @@ def test_backup_and_rebalance_take_the_manager_group_from_group_vars(ansible_env
 
 def test_rolling_maintenance_serial_is_read_from_group_vars(ansible_env):
     # A play keyword sees only extra vars: serial: "{{ rolling_maintenance_serial }}" silently
-    # ignored the value in group_vars. The workers play reads it from a worker's variables:
-    # run that play's hosts and serial as they are, and count the first batch.
+    # ignored the value in group_vars. The plan reads it from a worker's variables and gives the
+    # workers' hosts the batch sizes it made; the workers play takes its serial from there. Run
+    # the plan's tasks and the play's hosts and serial as they are, and count the batches.
     env, workdir = ansible_env
     with open(os.path.join(REPO, 'playbooks', 'maintain.yml')) as handle:
         workers_play = [play for play in yaml.safe_load(handle) if play.get('hosts') == '_swarmops_maintenance_workers'][0]
+    with open(os.path.join(REPO, 'roles', 'rolling_maintenance', 'tasks', 'plan.yml')) as handle:
+        plan = dict((task['name'], task) for task in yaml.safe_load(handle))
+    wanted = ("The workers' serial", "Plan the workers' batches", 'Workers next')
+    plan_tasks = [plan[name] for name in plan if name.startswith(wanted)]
+    assert len(plan_tasks) == 3, sorted(plan)
     inventory = user_inventory(workdir, 'serial', dict(rolling_maintenance_serial=2))
     with open(os.path.join(inventory, 'hosts.yml')) as handle:
         hosts = yaml.safe_load(handle)
-    hosts['_swarmops_maintenance_workers'] = {'hosts': {'d.example': None, 'e.example': None, 'f.example': None}}
+    hosts['apps']['hosts'] = dict((name, {'_rolling_maintenance_node': 'id-' + name})
+                                  for name in ('d.example', 'e.example', 'f.example'))
     with open(os.path.join(inventory, 'hosts.yml'), 'w') as handle:
         yaml.safe_dump(hosts, handle)
     playbook = workdir / 'serial-play.yml'
-    # As in maintain.yml, plays run before it (play keywords of a playbook's first play cannot read hostvars).
-    playbook.write_text(yaml.safe_dump([{'name': 'first', 'hosts': 'localhost', 'gather_facts': False, 'tasks': []}, {
+    playbook.write_text(yaml.safe_dump([{
+        'name': 'plan', 'hosts': 'localhost', 'gather_facts': False,
+        'vars_files': [os.path.join(REPO, 'roles', 'rolling_maintenance', 'vars', 'main.yml')],
+        # The role's defaults, the order the plan worked out, and no snapshot (nothing to split).
+        'vars': {'rolling_maintenance_serial': 1, 'rolling_maintenance_min_available': 1, 'rolling_maintenance_surge': True,
+                 '_rolling_maintenance_workers': ['d.example', 'e.example', 'f.example'],
+                 '_rolling_maintenance_snapshot': {'skipped': True}},
+        'tasks': plan_tasks}, {
         'name': 'batches', 'hosts': workers_play['hosts'], 'serial': workers_play['serial'], 'gather_facts': False,
         'tasks': [{'name': 'batch size', 'ansible.builtin.debug': {'msg': '{{ ansible_play_batch | length }}'}}]}]))
     done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory,
                            str(playbook)], capture_output=True, text=True, env=env, cwd=str(workdir), timeout=120,
                           check=False)
-    batches = [str(result['msg']) for dummy, dummy2, result in badinput.task_results(badinput.parse_run(done.stdout))]
+    batches = [str(result['msg']) for name, dummy, result in badinput.task_results(badinput.parse_run(done.stdout))
+               if name == 'batch size']
     assert batches == ['2', '2', '1'], (batches, done.stdout[-2000:])

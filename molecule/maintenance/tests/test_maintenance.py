@@ -79,6 +79,19 @@ def test_injected_failure_stopped_the_run_on_that_node():
         assert "Moved off %s" % name not in log
 
 
+def test_serial_two_split_the_batch_of_the_only_nodes_edge_may_run_on():
+    # Issue 11.1: drained in parallel, the two workers took edge (2 replicas, tier=edge on both
+    # workers only) down. The plan splits the batch and says why; each worker is drained alone.
+    log = read("failed-run.log")
+    plan = [line for line in log.splitlines() if "Worker batches (rolling_maintenance_serial=2" in line]
+    assert plan, log[-3000:]
+    assert "%s -> %s" % (WORKERS[0], WORKERS[1]) in plan[0]
+    assert ("split: %s is not drained together with %s: edge: 2 replicas, min_available needs 1, but the other "
+            "nodes can run only 0 of them" % (WORKERS[1], WORKERS[0])) in plan[0]
+    assert "Moved off %s:" % WORKERS[0] in log
+    assert "Moved off %s, %s" % (WORKERS[0], WORKERS[1]) not in log
+
+
 def test_rerun_resumed_with_the_failed_node_and_completed():
     log = read("rerun.log")
     assert log.rstrip().endswith("RC=0"), log[-3000:]

@@ -45,8 +45,18 @@ def test_surged_drain_never_left_single_without_a_running_task():
     assert max(row["running"]["single"] for row in samples) == 2
 
 
+def test_the_batch_drain_never_left_single_without_a_running_task():
+    rows = [json.loads(line) for line in read("batch-samples.jsonl").splitlines() if line.strip()]
+    samples = [row for row in rows if "running" in row]
+    assert len(samples) > 10
+    assert min(row["running"]["single"] for row in samples) >= 1
+    assert min(row["running"]["web"] for row in samples) >= 1
+    # One surge for the batch: two tasks of single ran at once, never three.
+    assert max(row["running"]["single"] for row in samples) == 2
+
+
 @pytest.mark.parametrize("refusal", [
-    "drain under the budget", "unknown node", "force_new_cluster on a healthy cluster",
+    "drain under the budget", "drain a batch holding every node a service may run on", "unknown node", "force_new_cluster on a healthy cluster",
     "force_new_cluster on a worker", "force_new_cluster without raft state", "demote to an even count", "demote that would lose quorum",
     "demote the last manager",
 ])
