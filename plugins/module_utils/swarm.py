@@ -451,7 +451,10 @@ class ServiceMove(object):
 
     @property
     def surge_by(self):
-        return len(self.tasks_on_node)
+        """Tasks the drain displaces: those on the drained nodes meant to keep running. A task the
+        swarm already told to stop (a scale-down, an update) is still live until its container
+        exits, but nothing replaces it, so it is not surged for."""
+        return len([task for task in self.tasks_on_node if task.get('DesiredState') == 'running'])
 
     @property
     def surge_target_elsewhere(self):

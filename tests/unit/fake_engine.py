@@ -125,6 +125,7 @@ class FakeEngine(object):
         self.running_history = {}        # service ID -> running counts seen after each step
         self.scheduler_paused = False
         self.failing_starts = {}         # service ID -> how many of its next task starts fail
+        self.slow_stops = {}             # task ID -> steps it keeps running after being told to stop
         self.after_update_node = None    # hook(engine, node_id, spec)
         self.on_poll = None              # hook(engine) run by nodes() and inspect_node()
         # As swarmkit's role manager: a demoted node leaves raft a few polls after the update, not
@@ -238,6 +239,10 @@ class FakeEngine(object):
         # Tasks told to stop on the previous step stop now; new tasks start.
         for task in self.tasks_table:
             if task['DesiredState'] in ('shutdown', 'remove') and task['Status']['State'] in LIVE:
+                if self.slow_stops.get(task['ID']):
+                    # A container slow to stop (a long stop grace period): still running.
+                    self.slow_stops[task['ID']] -= 1
+                    continue
                 task['Status']['State'] = 'shutdown'
             elif task['DesiredState'] == 'running' and task['Status']['State'] == 'pending' and task['NodeID']:
                 if self.failing_starts.get(task['ServiceID']):

@@ -565,3 +565,17 @@ def test_a_batch_surge_record_left_behind_waits_until_every_node_of_its_batch_is
     pair.node('w2')['Spec']['Availability'] = 'active'
     result = run_module(drain, dict(node='w2', state='active'))
     assert result['restored_surges'] == [dict(name='duo', replicas_before=4, replicas_after=2)]
+
+
+def test_a_task_already_told_to_stop_is_not_surged_for(pair, run_module):
+    # Seen on the lab (modules scenario, batch drain): a task of single that the swarm had told
+    # to stop, still running on the node, counted as one more task to replace, so the surge
+    # scaled single to 3 instead of 2. Only the tasks meant to keep running are displaced.
+    stopping = pair.add_task('s-solo', 'w1', state='running', desired='shutdown')
+    pair.slow_stops[stopping['ID']] = 5
+    result = run_module(drain, dict(node='w1', batch=['w2'], min_available=1, surge=True, timeout=120))
+    assert not result.failed, result.msg
+    scale_ups = dict((call[1], call[3]['mode']['Replicated']['Replicas'])
+                     for call in pair.calls_named('update_service') if SURGE_LABEL in call[3]['labels'])
+    assert scale_ups == {'s-duo': 4, 's-solo': 2}
+    assert max(pair.running_history['s-solo']) <= 2
