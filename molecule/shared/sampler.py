@@ -6,6 +6,8 @@ it (`docker exec ... python3`) that reads its own engine through the Docker SDK,
 manager whose engine is restarting does not stop the sampling: the others go on. Every
 sample is one JSON line in OUT: {"t", "from", "running": {service: n}, "desired": {...},
 "availability": {node: ...}} or {"t", "from", "error"}. Stops on SIGTERM or after --max-seconds.
+What the inner samplers write on stderr goes to OUT.stderr, so that a sampler that could not
+start says why.
 Usage: sampler.py OUT CONTAINER [CONTAINER...] [--interval 0.2] [--max-seconds 1800]
 """
 import argparse
@@ -64,12 +66,12 @@ def main():
     processes = []
     # A new file every time: samples left by an earlier run (an interrupted scenario keeps its
     # ephemeral directory) must never be counted with this one.
-    with open(args.out, "w") as out:
+    with open(args.out, "w") as out, open(args.out + ".stderr", "w") as errors:
         for container in args.containers:
             process = subprocess.Popen(
                 ["docker", "exec", "-i", container, "python3", "-u", "-c", INNER,
                  str(args.interval), str(args.max_seconds)],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                stdout=subprocess.PIPE, stderr=errors, text=True)
             processes.append(process)
             threading.Thread(target=pump, args=(process, container, out, lock), daemon=True).start()
 

@@ -58,3 +58,44 @@ def http_get(host, port, path="/"):
     return host.check_output(
         "python3 -c \"import urllib.request as u; "
         "print(u.urlopen('http://127.0.0.1:%d%s', timeout=5).read().decode().strip())\"" % (port, path))
+
+
+# ---- measurements over a run's window -------------------------------------------------
+# The longest a prober tick may take to follow the one before: 20 Hz ticks with a 1 s GET
+# timeout, plus scheduling slack on a loaded controller, without hiding a stall.
+PROBE_MAX_GAP = 1.5
+# The longest the samplers may all be blind: every sampler reads a manager's engine, and
+# while the swarm elects a leader (10 to 20 s in swarmkit) none of them can list services.
+# The election's worst case with margin; anything longer is a real gap in the measurement.
+SAMPLE_MAX_GAP = 30.0
+
+
+def rows_of(name):
+    """The JSON lines of a sampler's or prober's file."""
+    return [json.loads(line) for line in read(name).splitlines() if line.strip()]
+
+
+def blind_windows(times, start, end, longer_than):
+    """(from, to, seconds) for every stretch of [start, end] without a time in ``times`` longer
+    than ``longer_than`` seconds, the edges of the window included."""
+    inside = sorted(t for t in times if start <= t <= end)
+    edges = [start] + inside + [end]
+    return [(round(earlier, 1), round(later, 1), round(later - earlier, 1))
+            for earlier, later in zip(edges, edges[1:]) if later - earlier > longer_than]
+
+
+def check_coverage(times, windows, max_gap, what):
+    """Problems (texts) with the coverage of each run's window by ``times``: the file must start
+    before the window and end after it, with no stretch longer than ``max_gap`` seconds."""
+    problems = []
+    times = sorted(times)
+    if not times:
+        return ["%s: no record at all" % what]
+    for name, (start, end) in sorted(windows.items()):
+        if times[0] > start or times[-1] < end:
+            problems.append("%s did not cover run %s (%.1f..%.1f): records from %.1f to %.1f"
+                            % (what, name, start, end, times[0], times[-1]))
+        blind = blind_windows(times, start, end, max_gap)
+        if blind:
+            problems.append("%s blind for more than %.1f s during run %s: %s" % (what, max_gap, name, blind))
+    return problems

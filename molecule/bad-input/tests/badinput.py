@@ -11,11 +11,13 @@ states, running tasks) only tells when a precondition has settled. Join tokens n
 the node; the scratch swarm's unlock key stays in this process and is never written or printed.
 """
 import base64
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
@@ -152,12 +154,40 @@ def wrong_unlock_key():
     return "SWMKEY-1-" + base64.b64encode(os.urandom(32)).decode().rstrip("=")
 
 
+def fake_archives(directory, live_host, live_addr):
+    """Archives as backup.yml leaves them (swarm-*.tar.gz with its .sha256 and .json), made up
+    for the restore refusals: each is refused by the preflight before anything is changed, so
+    its content is never unpacked. 192.0.2.10 is TEST-NET-1: no host of any inventory has it."""
+    meta = dict(cluster_id="fakeclusterid", created="2026-01-01T00:00:00Z", engine_version="20.10.24+dfsg1",
+                autolock=False, node=dict(hostname="gone-manager", advertise_addr="192.0.2.10", node_id="fakenodeid"),
+                managers=[dict(hostname="gone-manager", addr="192.0.2.10:2377")])
+    archives = {
+        "swarm-wrong-checksum.tar.gz": (meta, "0" * 64),
+        "swarm-autolocked.tar.gz": (dict(meta, autolock=True), None),
+        "swarm-other-address.tar.gz": (meta, None),
+        "swarm-live-target.tar.gz": (dict(meta, node=dict(meta["node"], hostname=live_host, advertise_addr=live_addr)), None),
+    }
+    for name, (record, checksum) in archives.items():
+        path = os.path.join(directory, name)
+        with tarfile.open(path, "w:gz") as tar:
+            info = tarfile.TarInfo("swarm")
+            info.type = tarfile.DIRTYPE
+            tar.addfile(info)
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        with open(path + ".sha256", "w") as handle:
+            handle.write("%s  %s\n" % (checksum or digest, name))
+        with open(path + ".json", "w") as handle:
+            json.dump(record, handle)
+    return directory
+
+
 def normalise(text):
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
 def substitute(value, names, escape=False):
-    """Replace <m1> ... <s1>, <other_owner>, <empty_dir>, <wrong_unlock_key> in every string of a row value."""
+    """Replace <m1> ... <s1>, <other_owner>, <empty_dir>, <archives>, <wrong_unlock_key> in every string of a row value."""
     if isinstance(value, dict):
         return {key: substitute(item, names, escape) for key, item in value.items()}
     if isinstance(value, list):
@@ -268,8 +298,12 @@ class Lab(object):
         self.m1, self.m2, self.m3 = managers[:3]
         self.w1, self.w2 = workers[:2]
         self.s1 = scratch[0]
+        # <m1>'s lab address, as the lab's group_vars derive swarm_advertise_addr from it.
+        m1_vars = self.hostvars[self.m1]
+        self.archives = fake_archives(tempfile.mkdtemp(prefix="archives-", dir=OUT), self.m1,
+                                      "%s.%s" % (m1_vars["lab_subnet_prefix"], m1_vars["lab_octet"]))
         self.names = dict(m1=self.m1, m2=self.m2, m3=self.m3, w1=self.w1, w2=self.w2, s1=self.s1,
-                          other_owner=OTHER_OWNER, empty_dir=self.empty_dir,
+                          other_owner=OTHER_OWNER, empty_dir=self.empty_dir, archives=self.archives,
                           wrong_unlock_key=wrong_unlock_key())
         with open(os.path.join(LAB_GROUP_VARS, "swarmops_lab.yml")) as handle:
             self.lab_vars = yaml.safe_load(handle)

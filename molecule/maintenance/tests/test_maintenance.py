@@ -7,7 +7,20 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import ALL, MANAGERS, WORKERS, engine_host, node_inspect, read, running_tasks  # noqa: E402
+from swarm_checks import (  # noqa: E402
+    ALL,
+    MANAGERS,
+    PROBE_MAX_GAP,
+    SAMPLE_MAX_GAP,
+    WORKERS,
+    check_coverage,
+    engine_host,
+    load,
+    node_inspect,
+    read,
+    rows_of,
+    running_tasks,
+)
 
 # Desired replicas set by converge.yml, and the role's default budget (50%, rounded up).
 REPLICATED = {"web": 4, "single": 1, "edge": 2}
@@ -26,9 +39,31 @@ def manager():
     return engine_host(MANAGERS[0])
 
 
-def test_sampler_covered_the_runs(samples):
+@pytest.fixture(scope="module")
+def windows():
+    """Run name -> [start, end] of each maintain.yml run the samplers watched."""
+    return load("windows.json")
+
+
+def test_samplers_covered_every_run_with_bounded_gaps(samples, windows):
+    # The samplers read the managers' engines: while the swarm elects a leader they are all
+    # blind (rows with "error"), so a gap up to SAMPLE_MAX_GAP is allowed and the outside
+    # prober below covers it; a longer gap, or a run not covered from start to end, fails.
+    assert set(windows) == {"failed-run", "rerun"}, windows
+    problems = check_coverage([row["t"] for row in samples], windows, SAMPLE_MAX_GAP, "the samplers")
+    assert not problems, problems
     assert len(samples) > 100, "only %d samples" % len(samples)
-    assert samples[-1]["t"] - samples[0]["t"] > 60
+
+
+def test_single_answered_from_outside_at_every_tick(windows):
+    # Issue 14.2: what the manager reports is the signal the drain waits on; the prober asks
+    # the service itself, on port 8080 of every node, ~20 times a second.
+    ticks = rows_of("probe.jsonl")
+    problems = check_coverage([tick["t"] for tick in ticks], windows, PROBE_MAX_GAP, "the prober")
+    assert not problems, problems
+    blind = [tick for tick in ticks if not tick["ok"]]
+    assert blind == [], "no node served port 8080 at %d ticks, first: %s" % (len(blind), blind[:3])
+    assert len(ticks) > 1000, len(ticks)
 
 
 def test_no_service_below_its_budget_at_any_sample(samples):

@@ -6,7 +6,17 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import INVENTORY, MANAGERS, read, running_tasks  # noqa: E402
+from swarm_checks import (  # noqa: E402
+    INVENTORY,
+    MANAGERS,
+    PROBE_MAX_GAP,
+    SAMPLE_MAX_GAP,
+    check_coverage,
+    load,
+    read,
+    rows_of,
+    running_tasks,
+)
 
 NEW = ["node6", "node7"]  # the hosts of more-hosts.ini
 testinfra_hosts = [MANAGERS[0]]
@@ -43,8 +53,21 @@ def test_never_below_the_full_count_during_the_move():
     rows = [json.loads(line) for line in read("samples.jsonl").splitlines() if line.strip()]
     samples = [row for row in rows if "running" in row]
     assert len(samples) > 20
+    problems = check_coverage([row["t"] for row in samples], load("windows.json"), SAMPLE_MAX_GAP, "the samplers")
+    assert not problems, problems
     assert min(row["running"]["web"] for row in samples) >= REPLICAS
     assert min(row["running"]["calm"] for row in samples) >= CALM
+
+
+def test_the_single_replica_service_answered_from_outside_at_every_tick():
+    # Issue 14.2: rebalance.yml force-updates the skewed services only; a service it leaves
+    # alone keeps serving, as seen from outside on port 8080 of every node at ~20 Hz.
+    ticks = rows_of("probe.jsonl")
+    problems = check_coverage([tick["t"] for tick in ticks], load("windows.json"), PROBE_MAX_GAP, "the prober")
+    assert not problems, problems
+    blind = [tick for tick in ticks if not tick["ok"]]
+    assert blind == [], "no node served port 8080 at %d ticks, first: %s" % (len(blind), blind[:3])
+    assert len(ticks) > 100, len(ticks)
 
 
 def by_name(services):
