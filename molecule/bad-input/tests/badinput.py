@@ -361,6 +361,10 @@ class Lab(object):
         directory = os.path.join(self.tmp, "inventory-" + name)
         os.makedirs(directory, exist_ok=True)
         hostvars = self.lab_host_vars()
+        # Hosts of more-hosts.ini (the scratch engine) keep their connection too.
+        for host, listed in self.hostvars.items():
+            if host not in hostvars:
+                hostvars[host] = dict((key, listed[key]) for key in ("ansible_host", "lab_octet") if key in listed)
         children = {}
         for group, hosts in groups.items():
             children[group] = {"hosts": {host: hostvars.get(host, {}) for host in hosts or []}}
