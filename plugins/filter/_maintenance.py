@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
-from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import plan_drain
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import plan_drain
 
 
 def maintenance_order(hosts, marks, run_id, leader_id=''):

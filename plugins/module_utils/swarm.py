@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import math
 import os
 import socket
 import time
@@ -63,11 +62,6 @@ LEADER_ELECTION_SECONDS = 30
 MANAGER_PORT_SECONDS = 2
 # After a leader change every node is "unknown" until it reports to the new leader (10-40 s seen).
 NODE_SETTLE_SECONDS = 60
-# Service label a surged drain sets, in the same update as the extra replicas, to the replica
-# count to restore. A drain interrupted before restoring (its manager died) leaves it behind;
-# the next drain or reactivation puts the service back at that count.
-SURGE_LABEL = 'swarmops.drain.surged-from'
-
 # Task states in which a task occupies its node (swarmkit's order, up to running).
 LIVE_TASK_STATES = frozenset((
     'new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running',
@@ -173,45 +167,6 @@ def promote_keeps_quorum(managers, reachable):
     Example: N=3 with one down (R=2): N=4 needs 3, so quorum would hang on the newcomer.
     """
     return has_quorum(managers, reachable) and reachable >= quorum_size(managers + 1)
-
-
-def parse_min_available(value):
-    """Parse ``min_available``: a count (``2``, ``'2'``) or a percentage (``'50%'``).
-
-    Returns ``('count', int)`` or ``('percent', float)``; raises ValueError when invalid.
-    """
-    if isinstance(value, bool):
-        raise ValueError('min_available must be a count or a percentage, not a boolean')
-    if isinstance(value, int):
-        number, kind = value, 'count'
-    else:
-        text = str(value).strip()
-        kind = 'percent' if text.endswith('%') else 'count'
-        number_text = text[:-1].strip() if kind == 'percent' else text
-        try:
-            number = float(number_text) if kind == 'percent' else int(number_text)
-        except ValueError:
-            raise ValueError('min_available must be a count such as 1 or a percentage such as "50%%", got %r' % (value,))
-    if number < 0 or (kind == 'percent' and number > 100):
-        raise ValueError('min_available must be a count >= 0 or a percentage from 0%% to 100%%, got %r' % (value,))
-    return kind, number
-
-
-def required_running(min_available, desired):
-    """Running tasks a replicated service with ``desired`` replicas must keep during a drain.
-
-    A count is capped at ``desired`` (asking for 3 of a 2-replica service means "all of them");
-    a percentage is rounded up: 50% of 3 replicas is 2.
-    """
-    kind, number = parse_min_available(min_available)
-    if kind == 'percent':
-        return min(desired, int(math.ceil(desired * number / 100.0 - 1e-9)))
-    return min(desired, number)
-
-
-def surge_replicas(desired, tasks_on_node):
-    """Replica count during a surged drain: one extra task elsewhere for each task on the node."""
-    return desired + tasks_on_node
 
 
 # ---------------------------------------------------------------------------------------
@@ -390,136 +345,6 @@ def describe_task(task, services_by_id):
     return dict(id=task.get('ID'), service=service_name(service) if service else task.get('ServiceID'),
                 slot=task.get('Slot'), state=task_state(task), desired_state=task.get('DesiredState'),
                 node_id=task.get('NodeID'))
-
-
-# ---------------------------------------------------------------------------------------
-# Drain planning: running counts, the budget, the surge
-# ---------------------------------------------------------------------------------------
-
-def node_id_set(node_ids):
-    """A node ID, or several (the nodes of a batch drained as one), as a frozenset."""
-    if isinstance(node_ids, (str, bytes)) or not hasattr(node_ids, '__iter__'):
-        return frozenset([node_ids])
-    return frozenset(node_ids)
-
-
-class ServiceMove(object):
-    """One service with tasks on the nodes to drain (one node, or a batch drained as one), and
-    the numbers the budget is checked on.
-
-    running_during_move = tasks running on the other nodes now; they are all that serve while
-    the drained nodes' tasks are being rescheduled. The budget holds when
-    running_during_move >= required. ``tasks_on_node`` and ``running_on_node`` count the tasks
-    on every drained node.
-    """
-
-    def __init__(self, service, node_ids, tasks, min_available, capacity=None):
-        node_ids = node_id_set(node_ids)
-        self.id = service.get('ID')
-        self.name = service_name(service)
-        self.mode = service_mode(service)
-        self.desired = service_replicas(service) if self.mode == 'replicated' else None
-        own = [task for task in tasks if task.get('ServiceID') == self.id]
-        running = [task for task in own if task_is_running(task)]
-        self.running_before = len(running)
-        self.running_on_node = len([task for task in running if task.get('NodeID') in node_ids])
-        self.tasks_on_node = [task for task in own if task.get('NodeID') in node_ids and task_is_live(task)]
-        self.running_during_move = self.running_before - self.running_on_node
-        self.required = required_running(min_available, self.desired) if self.mode == 'replicated' else None
-        self.surged_to = None
-        # How many of its tasks can run on the other nodes at once (None: no limit), and why not more.
-        self.capacity_elsewhere, self.capacity_reason = None, ''
-        if capacity is not None and self.mode == 'replicated':
-            self.capacity_elsewhere, self.capacity_reason = capacity(service)
-
-    def placeable(self, count):
-        """``count`` tasks, or as many as the other nodes can run."""
-        return count if self.capacity_elsewhere is None else min(count, self.capacity_elsewhere)
-
-    @property
-    def cannot_keep_budget(self):
-        """The other nodes cannot run enough of its tasks to keep the budget, surge or not."""
-        return self.budgeted and bool(self.tasks_on_node) and self.placeable(self.desired) < self.required
-
-    @property
-    def budgeted(self):
-        return self.mode == 'replicated'
-
-    @property
-    def breaks_budget(self):
-        return self.budgeted and bool(self.tasks_on_node) and self.running_during_move < self.required
-
-    @property
-    def surge_by(self):
-        """Tasks the drain displaces: those on the drained nodes meant to keep running. A task the
-        swarm already told to stop (a scale-down, an update) is still live until its container
-        exits, but nothing replaces it, so it is not surged for."""
-        return len([task for task in self.tasks_on_node if task.get('DesiredState') == 'running'])
-
-    @property
-    def surge_target_elsewhere(self):
-        """Running tasks needed off the nodes before they may be drained, in a surge.
-
-        The extra tasks running elsewhere, at least the budget, never more than desired.
-        """
-        return self.placeable(min(self.desired, max(self.required, self.running_during_move + self.surge_by)))
-
-    def as_dict(self):
-        return dict(id=self.id, name=self.name, mode=self.mode, desired=self.desired,
-                    running_before=self.running_before, tasks_on_node=len(self.tasks_on_node),
-                    running_during_move=self.running_during_move if self.budgeted else None,
-                    required=self.required, surged_to=self.surged_to,
-                    placeable_elsewhere=self.placeable(self.desired) if self.budgeted else None)
-
-
-def plan_drain(node_ids, services, tasks, min_available, capacity=None):
-    """ServiceMove for every service that has a live task on the node (or on any node of a batch
-    drained as one: ``node_ids`` is then a list), sorted by name.
-
-    ``capacity(service)`` -> (how many of its tasks the other nodes can run at once or None for
-    no limit, why): module_utils._placement.Placement.capacity with the drained nodes excluded."""
-    node_ids = node_id_set(node_ids)
-    on_node = set(task.get('ServiceID') for task in tasks if task.get('NodeID') in node_ids and task_is_live(task))
-    moves = [ServiceMove(service, node_ids, tasks, min_available, capacity)
-             for service in services if service.get('ID') in on_node]
-    return sorted(moves, key=lambda move: move.name)
-
-
-def running_by_service(tasks, exclude_node=None):
-    """{service ID: running task count}, optionally not counting the tasks of a node (or of several)."""
-    excluded = node_id_set(exclude_node) if exclude_node is not None else frozenset()
-    counts = {}
-    for task in tasks:
-        if task_is_running(task) and task.get('NodeID') not in excluded:
-            counts[task.get('ServiceID')] = counts.get(task.get('ServiceID'), 0) + 1
-    return counts
-
-
-def drain_progress(node_ids, tasks, targets, services_by_id, require_empty_node=True, node_down=False):
-    """Whether a drain (of one node, or of a batch: ``node_ids`` a list) is complete, and what is
-    still pending.
-
-    ``targets`` maps service ID to the running count it must reach on the other nodes.
-    Complete when no task is live on the drained nodes (global tasks count as moved once shut
-    down) and every target is met. Before the drain itself (surge phase) only the targets count.
-    A down node cannot report its tasks stopping, so there a task counts as gone once it is
-    told to stop. ``node_down``: True/False for every drained node, or the set of the IDs of
-    those that are down.
-    """
-    node_ids = node_id_set(node_ids)
-    down = node_ids if node_down is True else (frozenset() if not node_down else node_id_set(node_down))
-    still_on_node = [describe_task(task, services_by_id) for task in tasks
-                     if require_empty_node and task.get('NodeID') in node_ids and task_is_live(task)
-                     and not (task.get('NodeID') in down and task.get('DesiredState') != 'running')]
-    running = running_by_service(tasks, exclude_node=node_ids)
-    below = []
-    for service_id, target in sorted(targets.items()):
-        if running.get(service_id, 0) < target:
-            service = services_by_id.get(service_id) or {}
-            below.append(dict(name=service_name(service) if service else service_id, id=service_id,
-                              running=running.get(service_id, 0), target=target))
-    pending = dict(tasks_on_node=still_on_node, services_below_target=below)
-    return not still_on_node and not below, pending
 
 
 # ---------------------------------------------------------------------------------------
@@ -874,42 +699,53 @@ class SwarmClient(object):
                           % (self.docker_host, node_label(node), exc))
         return removed, joined
 
-    def scale_service(self, service_id, replicas, set_labels=None, remove_labels=()):
-        """Set Spec.Mode.Replicated.Replicas of a service (and, in the same update, the service labels
-        given) and nothing else.
+    def update_service(self, service_id, mutate, doing, **facts):
+        """Change a service's spec with ``mutate(spec)`` (in place) and send it back, retried when the
+        service changed between read and write ("update out of sequence"). Returns the spec sent.
 
         The low-level update replaces the whole spec, so every part of the current spec is sent back
-        as it is (SDK ``Service.scale()`` would rebuild parts of it).
+        as it is (SDK ``Service.update()`` would rebuild parts of it). ``doing`` names the change in
+        a failure ("scale service {name} to 3 replicas", {name} the service's name); ``facts`` go into
+        the failure's result.
         """
         for attempt in range(3):
             service = self.call('inspect service %s' % service_id, self.api.inspect_service, service_id)
             spec = copy.deepcopy(service['Spec'])
-            mode = spec.get('Mode') or {}
-            mode.setdefault('Replicated', {})['Replicas'] = int(replicas)
-            labels = dict(spec.get('Labels') or {})
-            labels.update(set_labels or {})
-            for key in remove_labels:
-                labels.pop(key, None)
+            mutate(spec)
             kwargs = dict(
                 task_template=spec.get('TaskTemplate') or {},
                 name=spec.get('Name'),
-                labels=labels,
-                mode=mode,
+                labels=spec.get('Labels') or {},
+                mode=spec.get('Mode'),
                 update_config=spec.get('UpdateConfig'),
                 rollback_config=spec.get('RollbackConfig'),
                 endpoint_spec=spec.get('EndpointSpec'),
             )
             if spec.get('Networks') and not kwargs['task_template'].get('Networks'):
                 kwargs['networks'] = spec['Networks']
+            what = doing.format(name=service_name(service))
             try:
-                return self.api.update_service(service['ID'], service['Version']['Index'], **kwargs)
+                self.api.update_service(service['ID'], service['Version']['Index'], **kwargs)
+                return spec
             except APIError as exc:
                 text = api_error_text(exc)
                 if 'out of sequence' not in text or attempt == 2:
-                    self.fail('Docker engine refused to scale service %s to %s replicas: %s'
-                              % (service_name(service), replicas, text))
+                    self.fail('Docker engine refused to %s: %s' % (what, text), **facts)
             except (DockerException, RequestException) as exc:
-                self.fail('Docker engine did not answer while scaling service %s: %s' % (service_name(service), exc))
+                self.fail('Docker engine did not answer while trying to %s: %s' % (what, exc), **facts)
+
+    def scale_service(self, service_id, replicas, set_labels=None, remove_labels=()):
+        """Set Spec.Mode.Replicated.Replicas of a service (and, in the same update, the service labels
+        given) and nothing else."""
+        def scale(spec):
+            spec.setdefault('Mode', {}).setdefault('Replicated', {})['Replicas'] = int(replicas)
+            labels = dict(spec.get('Labels') or {})
+            labels.update(set_labels or {})
+            for key in remove_labels:
+                labels.pop(key, None)
+            spec['Labels'] = labels
+
+        return self.update_service(service_id, scale, 'scale service {name} to %s replicas' % replicas)
 
     def unlock(self, unlock_key, answer_within=UNLOCK_ANSWER_SECONDS):
         """Unlock the local engine. Returns False when the engine took the key but did not answer in time.

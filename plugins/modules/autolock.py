@@ -65,24 +65,25 @@ previous:
   returned: success
   type: bool
   sample: false
+elapsed:
+  description: Seconds the module took.
+  returned: always
+  type: float
+  version_added: 0.2.0
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    DifferenceTracker,
-    SwarmClient,
-    swarm_argument_spec,
-)
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 
 ATTEMPTS = 5
 
 
-class Autolock(object):
+class Autolock(SwarmModule):
+    """Turn autolock on or off, changing nothing else of the swarm's spec."""
+
     def __init__(self, module, client):
-        self.module = module
-        self.client = client
+        super(Autolock, self).__init__(module, client)
         self.wanted = module.params['enabled']
-        self.result = dict(changed=False, autolock=self.wanted)
+        self.result['autolock'] = self.wanted
 
     def run(self):
         for attempt in range(ATTEMPTS):
@@ -100,19 +101,12 @@ class Autolock(object):
                 self.client.fail('Could not set autolock=%s: the swarm changed (or lost its leader) under every one of '
                                  '%d attempts. The last write may or may not have been committed. Try again: each '
                                  'attempt reads the swarm first.' % (self.wanted, ATTEMPTS))
-        if self.module._diff:
-            diff = DifferenceTracker()
-            diff.add('autolock', self.result['previous'], self.wanted)
-            self.result['diff'] = diff.as_diff()
-        self.module.exit_json(**self.result)
+        self.diff.add('autolock', self.result['previous'], self.wanted)
+        self.exit()
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=swarm_argument_spec(enabled=dict(type='bool', required=True)),
-        supports_check_mode=True,
-    )
-    Autolock(module, SwarmClient(module)).run()
+    run_module(Autolock, dict(enabled=dict(type='bool', required=True)))
 
 
 if __name__ == '__main__':

@@ -120,11 +120,9 @@ elapsed:
   type: float
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     ManagerCensus,
-    SwarmClient,
     SwarmUnavailable,
     describe_node,
     find_node,
@@ -136,7 +134,6 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     service_name,
     service_replicas,
     sort_by_hostname,
-    swarm_argument_spec,
     task_is_running,
 )
 
@@ -217,11 +214,8 @@ def health_problems(nodes, services, tasks, allowed_drained, require_odd, only_s
     return problems, census, checked
 
 
-class ClusterHealth(object):
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
+class ClusterHealth(SwarmModule):
+    """The health gate: every problem that keeps the swarm from being healthy, optionally waited out."""
 
     def snapshot(self):
         try:
@@ -246,7 +240,7 @@ class ClusterHealth(object):
             healthy, state = self.snapshot()
         census = state['census']
         result = dict(
-            changed=False, healthy=healthy, problems=state['problems'],
+            healthy=healthy, problems=state['problems'],
             leader=node_hostname(census.leader) if census is not None and census.leader else None,
             managers_total=census.total if census is not None else None,
             managers_reachable=census.reachable_count if census is not None else None,
@@ -257,21 +251,17 @@ class ClusterHealth(object):
             waited = ' after waiting %ss' % result['elapsed'] if self.params['wait'] else ''
             self.client.fail('The swarm is not healthy%s: %s. Nothing was changed. Fix these (or wait for them to '
                              'settle) before going on.' % (waited, '; '.join(state['problems'])), **result)
-        self.module.exit_json(**result)
+        self.exit(**result)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=swarm_argument_spec(
-            wait=dict(type='bool', default=False),
-            allow_drained=dict(type='list', elements='str', default=[]),
-            allow_drained_with_label=dict(type='str'),
-            require_odd_managers=dict(type='bool', default=True),
-            services=dict(type='list', elements='str', default=[]),
-        ),
-        supports_check_mode=True,
-    )
-    ClusterHealth(module, SwarmClient(module)).run()
+    run_module(ClusterHealth, dict(
+        wait=dict(type='bool', default=False),
+        allow_drained=dict(type='list', elements='str', default=[]),
+        allow_drained_with_label=dict(type='str'),
+        require_odd_managers=dict(type='bool', default=True),
+        services=dict(type='list', elements='str', default=[]),
+    ))
 
 
 if __name__ == '__main__':

@@ -137,12 +137,9 @@ elapsed:
   sample: 1.3
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    DifferenceTracker,
     ManagerCensus,
-    SwarmClient,
     SwarmUnavailable,
     demote_keeps_quorum,
     describe_node,
@@ -157,17 +154,15 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     node_state,
     quorum_size,
     short_node,
-    swarm_argument_spec,
 )
 
 
-class DemoteManager(object):
+class Demote(SwarmModule):
+    """Demote a manager (or remove a ghost) without losing quorum or leaving an even count."""
+
     def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.diff = DifferenceTracker()
-        self.result = dict(changed=False, removed=False)
+        super(Demote, self).__init__(module, client)
+        self.result['removed'] = False
 
     def run(self):
         nodes = self.client.nodes('read the node list to demote %s' % self.params['node'])
@@ -330,25 +325,18 @@ class DemoteManager(object):
             node_after=node_after,
             leader=short_node(leader) if leader else None,
             managers_total=census.total if managers_total is None else managers_total,
-            elapsed=self.client.elapsed(),
         )
         self.result.setdefault('node_before', None)
-        if self.module._diff:
-            self.result['diff'] = self.diff.as_diff()
-        self.module.exit_json(**self.result)
+        self.exit()
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=swarm_argument_spec(
-            node=dict(type='str', required=True),
-            allow_even=dict(type='bool', default=False),
-            remove=dict(type='bool', default=False),
-            wait=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
-    DemoteManager(module, SwarmClient(module)).run()
+    run_module(Demote, dict(
+        node=dict(type='str', required=True),
+        allow_even=dict(type='bool', default=False),
+        remove=dict(type='bool', default=False),
+        wait=dict(type='bool', default=True),
+    ))
 
 
 if __name__ == '__main__':

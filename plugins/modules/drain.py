@@ -211,67 +211,43 @@ pending:
   type: dict
 '''
 
-import json
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
-from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    LEADER_ELECTION_SECONDS,
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import (
     SURGE_LABEL,
-    DifferenceTracker,
-    SwarmClient,
-    SwarmUnavailable,
-    describe_node,
-    describe_task,
+    budget_refusal,
+    describe_pending,
     drain_progress,
-    node_availability,
-    node_label,
-    node_state,
+    leftover_surge,
     parse_min_available,
     plan_drain,
     running_by_service,
+    surge_label,
+    surge_record,
+    surge_replicas,
+    unplaceable_refusal,
+)
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
+from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+    LEADER_ELECTION_SECONDS,
+    SwarmUnavailable,
+    describe_node,
+    describe_task,
+    node_availability,
+    node_label,
+    node_state,
     service_name,
     service_replicas,
-    surge_replicas,
-    swarm_argument_spec,
 )
 
 AVAILABILITY_BY_STATE = dict(drained='drain', active='active', paused='pause')
 
 
-def surge_record(service, default):
-    """(original replicas, surged replicas, IDs of the nodes drained) from a service's surge label.
-
-    The label is JSON written by this module ({"replicas", "surged_to", "node"}, and "nodes" for
-    a batch); a bare number (the original count only) is read too. Without a readable label:
-    (default, None, []).
-    """
-    raw = (((service or {}).get('Spec') or {}).get('Labels') or {}).get(SURGE_LABEL)
-    if raw is None:
-        return default, None, []
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return default, None, []
-    if isinstance(record, int) and not isinstance(record, bool):
-        return record, None, []
-    if not isinstance(record, dict) or not isinstance(record.get('replicas'), int):
-        return default, None, []
-    surged_to = record.get('surged_to') if isinstance(record.get('surged_to'), int) else None
-    owners = record.get('nodes') if isinstance(record.get('nodes'), list) else [record.get('node')]
-    return record['replicas'], surged_to, [owner for owner in owners if owner]
-
-
-class DrainManager(object):
-    """Drains one node, or a batch of nodes as one (O(batch))."""
+class Drain(SwarmModule):
+    """Drain, pause or reactivate one node, or a batch of nodes as one (O(batch))."""
 
     def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.diff = DifferenceTracker()
-        self.result = dict(changed=False, went_down=False, restored_surges=[])
+        super(Drain, self).__init__(module, client)
+        self.result.update(went_down=False, restored_surges=[])
         self.last_progress = dict(tasks_on_node=[], services_below_target=[])
         self.last_nodes = {}
         self.went_down = []
@@ -281,13 +257,14 @@ class DrainManager(object):
             parse_min_available(self.params['min_available'])
         except ValueError as exc:
             self.client.fail('Invalid min_available for node %s: %s' % (self.params['node'], exc))
+        self.step = 'read the nodes'
         nodes = self.nodes = self.first_node_list()
-        self.node = self.client.require_node(nodes, self.params['node'])
-        self.batch = [self.node]
+        self.batch = [self.client.require_node(nodes, self.params['node'])]
         for name in self.params['batch'] or []:
             other = self.client.require_node(nodes, name)
             if other['ID'] not in self.ids:
                 self.batch.append(other)
+        self.node = self.batch[0]
         self.down_at_start = set(node['ID'] for node in self.batch if node_state(node) == 'down')
         self.result['node_before'] = describe_node(self.node)
         self.result['nodes_before'] = [describe_node(node) for node in self.batch]
@@ -303,6 +280,7 @@ class DrainManager(object):
         if self.params['state'] == 'drained':
             self.drain(have)
         elif not self.module.check_mode:
+            self.step = 'set the availability to %s' % want
             for node in self.batch:
                 if have[node['ID']] != want:
                     self.client.update_node_spec(self.fresh_node(node), Availability=want)
@@ -324,11 +302,10 @@ class DrainManager(object):
     def first_node_list(self):
         """The node list; an election in progress (a manager just restarted or died) is waited for
         a little, so that it is not taken for a lost quorum."""
-        purpose = 'read the node list to drain %s' % self.params['node']
         outcome = self.client.wait_until(self.try_nodes, limit=LEADER_ELECTION_SECONDS)
         if outcome.done:
             return outcome.progress
-        return self.client.nodes(purpose)
+        return self.client.nodes('read the node list to drain %s' % self.params['node'])
 
     def try_nodes(self):
         try:
@@ -341,6 +318,7 @@ class DrainManager(object):
     # -- drained -------------------------------------------------------------------------
 
     def drain(self, have):
+        self.step = 'plan the drain'
         services = self.client.services()
         self.services_by_id = dict((service['ID'], service) for service in services)
         tasks = self.client.tasks()
@@ -351,10 +329,8 @@ class DrainManager(object):
                                 capacity=lambda service: Placement(service).capacity(nodes, tasks, exclude=ids))
         self.result['tasks_moved'] = [describe_task(task, self.services_by_id)
                                       for move in self.moves for task in move.tasks_on_node]
-        surge_moves = []
         to_drain = [node for node in self.batch if have[node['ID']] != 'drain']
-        if to_drain:
-            surge_moves = self.check_budget()
+        surge_moves = self.check_budget() if to_drain else []
         self.result['surged_services'] = [move.name for move in surge_moves]
         for move in surge_moves:
             move.surged_to = surge_replicas(move.desired, move.surge_by)
@@ -363,6 +339,7 @@ class DrainManager(object):
             return
         if surge_moves:
             self.surge(surge_moves, have)
+        self.step = 'drain'
         for node in to_drain:
             self.client.update_node_spec(self.fresh_node(node), Availability='drain')
         if self.params['wait'] or surge_moves:
@@ -371,40 +348,21 @@ class DrainManager(object):
     def check_budget(self):
         """Services that need a surge; refuses when they exist and surge is off, and when the other
         nodes cannot run enough of a service's tasks to keep its budget at all."""
-        these = 'this node' if len(self.batch) == 1 else 'these nodes'
+        batch = len(self.batch) > 1
+        facts = dict(node_before=self.result['node_before'], nodes_before=self.result['nodes_before'])
         unplaceable = [move for move in self.moves if move.cannot_keep_budget]
         if unplaceable:
-            details = '; '.join(
-                '%s: %d replicas, min_available needs %d, but the other nodes can run only %d of them (%s)'
-                % (move.name, move.desired, move.required, move.placeable(move.desired), move.capacity_reason)
-                for move in unplaceable)
-            self.client.fail(
-                'Refusing to drain %s: %d service(s) cannot keep min_available=%s, surge or not, because their '
-                'tasks cannot be placed on the other nodes (%s). Nothing was changed. Relax the service\'s placement '
-                '(constraints, max_replicas_per_node, reservations), add nodes that can run it, %s'
-                'or drain with a lower min_available (0 accepts the loss; the drain then does not wait for what '
-                'cannot be placed).'
-                % (self.label, len(unplaceable), self.params['min_available'], details,
-                   'drain the nodes one at a time, ' if len(self.batch) > 1 else ''),
-                services=[move.as_dict() for move in unplaceable], node_before=self.result['node_before'],
-                nodes_before=self.result['nodes_before'])
+            self.client.fail(unplaceable_refusal(self.label, unplaceable, self.params['min_available'], batch),
+                             services=[move.as_dict() for move in unplaceable], **facts)
         breaking = [move for move in self.moves if move.breaks_budget]
         if breaking and not self.params['surge']:
-            details = '; '.join(
-                '%s: %d of %d replicas running, %d on %s, %d would keep running, min_available needs %d'
-                % (move.name, move.running_before, move.desired, move.running_on_node, these,
-                   move.running_during_move, move.required) for move in breaking)
-            self.client.fail(
-                'Refusing to drain %s: %d service(s) would fall below min_available=%s while their tasks move (%s). '
-                'Nothing was changed. Use surge: true to add replicas elsewhere first, scale the services up, %s'
-                'or lower min_available.' % (self.label, len(breaking), self.params['min_available'], details,
-                                             'drain the nodes one at a time, ' if len(self.batch) > 1 else ''),
-                services=[move.as_dict() for move in breaking], node_before=self.result['node_before'],
-                nodes_before=self.result['nodes_before'])
+            self.client.fail(budget_refusal(self.label, breaking, self.params['min_available'], batch),
+                             services=[move.as_dict() for move in breaking], **facts)
         return breaking
 
     def surge(self, surge_moves, have):
         """Pause the nodes, add the extra replicas, and wait until they run elsewhere."""
+        self.step = 'surge'
         paused = [node for node in self.batch if have[node['ID']] == 'active']
         for node in paused:
             # Paused: the extra tasks cannot land on a node being emptied.
@@ -415,11 +373,8 @@ class DrainManager(object):
             # one. A service still carrying the record of an earlier, interrupted surge keeps its
             # original count: that is where it goes back to.
             move.restore_to = surge_record(self.services_by_id.get(move.id), move.desired)[0]
-            record = dict(replicas=move.restore_to, surged_to=move.surged_to, node=self.node['ID'])
-            if len(self.batch) > 1:
-                record['nodes'] = self.ids
             self.client.scale_service(move.id, move.surged_to,
-                                      set_labels={SURGE_LABEL: json.dumps(record, sort_keys=True)})
+                                      set_labels={SURGE_LABEL: surge_label(move.restore_to, move.surged_to, self.ids)})
         targets = dict((move.id, move.surge_target_elsewhere) for move in surge_moves)
         outcome = self.client.wait_until(lambda: self.progress(targets, require_empty_node=False))
         if not outcome.done:
@@ -428,17 +383,16 @@ class DrainManager(object):
                 self.client.update_node_spec(self.fresh_node(node), Availability='active')
             self.client.fail(
                 'Timed out after %ss waiting for the surge replicas of %s to run on nodes other than %s; the %s '
-                'not drained: %s and the replica counts are restored. Pending: %s. '
+                'not drained: %s availability is back to %s and the replica counts are restored. Pending: %s. '
                 'Check placement constraints and free resources on the other nodes, or raise timeout.'
                 % (self.client.elapsed(), ', '.join(move.name for move in surge_moves), self.names,
-                   'node was' if len(self.batch) == 1 else 'nodes were',
-                   '%s availability is back to %s' % ('its' if len(self.batch) == 1 else 'their',
-                                                      ', '.join(sorted(set(have.values())))),
-                   self.describe_pending(outcome.progress)),
+                   'node was' if len(self.batch) == 1 else 'nodes were', 'its' if len(self.batch) == 1 else 'their',
+                   ', '.join(sorted(set(have.values()))), describe_pending(outcome.progress)),
                 pending=outcome.progress, node_before=self.result['node_before'],
                 nodes_before=self.result['nodes_before'], elapsed=self.client.elapsed())
 
     def wait_for_moves(self, surge_moves):
+        self.step = 'wait for the tasks to move'
         # Surged services wait for every surged slot to run, so whichever slots the scale-down
         # removes, the ones kept are running.
         # What the other nodes cannot run (placement) is not waited for: the budget allowed its loss.
@@ -455,7 +409,7 @@ class DrainManager(object):
                 'placement constraints and free resources, then run again (or raise timeout).'
                 % (self.client.elapsed(), self.label, 'node stays' if len(self.batch) == 1 else 'nodes stay',
                    ' and the surged services are back at their replica counts' if surge_moves else '',
-                   self.describe_pending(outcome.progress)),
+                   describe_pending(outcome.progress)),
                 pending=outcome.progress, node_before=self.result['node_before'],
                 node_after=describe_node(self.fresh_node(self.node)),
                 nodes_after=[describe_node(self.fresh_node(node)) for node in self.batch],
@@ -492,16 +446,9 @@ class DrainManager(object):
                                       remove_labels=[SURGE_LABEL])
 
     def restore_leftover_surges(self):
-        """Put back services that an earlier, interrupted surged drain left scaled up.
-
-        The service label records the original count, the surged count and the node (or the
-        nodes of the batch) being drained. A record is acted on only when its drain is over: each
-        of its nodes is one of this call's nodes, or active again, or gone (another batch's surge
-        may be under way right now). The service goes back to its original count only when it
-        still has the surged count (else an operator changed it since: the record is dropped and
-        the count left alone) and all its replicas run on other nodes than this call's, so the
-        tasks kept are running ones.
-        """
+        """Put back services that an earlier, interrupted surged drain left scaled up
+        (module_utils._drain.leftover_surge decides which, and when)."""
+        self.step = 'restore interrupted surges'
         services = self.client.poll('list services', self.client.api.services)
         if services is None:
             self.module.warn('The swarm had no leader at the end of the call: services left scaled up by an '
@@ -515,53 +462,32 @@ class DrainManager(object):
         if tasks is None or not nodes:
             return
         for service in sorted(left, key=service_name):
-            original, surged_to, owners = surge_record(service, None)
-            desired = service_replicas(service)
-            if any(owner not in self.ids and owner in nodes and node_availability(nodes[owner]) != 'active'
-                   for owner in owners):
-                continue  # that drain may still be under way
-            running = running_by_service([task for task in tasks if nodes.get(task.get('NodeID')) is not None
-                                          and node_state(nodes[task['NodeID']]) == 'ready'], exclude_node=self.ids)
-            if original is None or desired is None or (surged_to is not None and desired != surged_to):
-                # Unreadable, or the count was changed since the surge: keep the count, drop the record.
+            action, original = leftover_surge(service, nodes, tasks, self.ids)
+            desired, record = service_replicas(service), service['Spec']['Labels'][SURGE_LABEL]
+            if action == 'drop':
                 self.module.warn('Service %s carries %s=%r but has %s replicas: the record is dropped and the count '
-                                 'left as it is.' % (service_name(service), SURGE_LABEL,
-                                                     service['Spec']['Labels'][SURGE_LABEL], desired))
+                                 'left as it is.' % (service_name(service), SURGE_LABEL, record, desired))
                 if not self.module.check_mode:
                     self.client.scale_service(service['ID'], desired, remove_labels=[SURGE_LABEL])
-                self.diff.add('surge record of %s' % service_name(service), service['Spec']['Labels'][SURGE_LABEL], None)
-                continue
-            if running.get(service['ID'], 0) < desired:
-                self.module.warn('Service %s was left at %d replicas by an interrupted surge (it had %d) but runs %d of '
-                                 'them on other nodes than %s: it is left scaled up until they run (the next drain or '
-                                 'reactivation puts it back).' % (service_name(service), desired, original,
-                                                                  running.get(service['ID'], 0), self.names))
-                continue
-            if not self.module.check_mode:
-                self.client.scale_service(service['ID'], original, remove_labels=[SURGE_LABEL])
-            self.result['restored_surges'].append(dict(name=service_name(service), replicas_before=desired,
-                                                       replicas_after=original))
-            self.diff.add('replicas of %s (left by an interrupted surge)' % service_name(service), desired, original)
+                self.diff.add('surge record of %s' % service_name(service), record, None)
+            elif action == 'wait':
+                self.module.warn('Service %s was left at %d replicas by an interrupted surge (it had %d) but does not '
+                                 'run all of them on other nodes than %s: it is left scaled up until they run (the '
+                                 'next drain or reactivation puts it back).'
+                                 % (service_name(service), desired, original, self.names))
+            elif action == 'restore':
+                if not self.module.check_mode:
+                    self.client.scale_service(service['ID'], original, remove_labels=[SURGE_LABEL])
+                self.result['restored_surges'].append(dict(name=service_name(service), replicas_before=desired,
+                                                           replicas_after=original))
+                self.diff.add('replicas of %s (left by an interrupted surge)' % service_name(service), desired, original)
 
     # -- reporting -----------------------------------------------------------------------
 
     def report_services(self, final=False):
         running = running_by_service(self.client.tasks()) if final else {}
-        services = []
-        for move in self.moves:
-            entry = move.as_dict()
-            entry['running_after'] = running.get(move.id, 0) if final else None
-            services.append(entry)
-        self.result['services'] = services
-
-    @staticmethod
-    def describe_pending(pending):
-        parts = ['%s has %d of %d running elsewhere' % (item['name'], item['running'], item['target'])
-                 for item in pending['services_below_target']]
-        if pending['tasks_on_node']:
-            parts.append('%d task(s) still on the node: %s' % (len(pending['tasks_on_node']), ', '.join(
-                '%s.%s (%s)' % (task['service'], task['slot'] or task['id'], task['state']) for task in pending['tasks_on_node'])))
-        return '; '.join(parts) or 'nothing'
+        self.result['services'] = [dict(move.as_dict(), running_after=running.get(move.id, 0) if final else None)
+                                   for move in self.moves]
 
     def fresh_node(self, node):
         """The node as the swarm has it now; without a leader, the last state seen."""
@@ -570,34 +496,24 @@ class DrainManager(object):
 
     def finish(self):
         self.restore_leftover_surges()
-        self.result['changed'] = self.diff.has_differences
         self.result['went_down_nodes'] = [node['ID'] for node in self.batch if node['ID'] in self.went_down]
-        if self.module.check_mode or not self.result['changed']:
+        if self.module.check_mode or not self.diff.has_differences:
             want = AVAILABILITY_BY_STATE[self.params['state']]
             self.result['nodes_after'] = [dict(before, availability=want) for before in self.result['nodes_before']]
         else:
             self.result['nodes_after'] = [describe_node(self.fresh_node(node)) for node in self.batch]
-        self.result['node_after'] = self.result['nodes_after'][0]
-        if self.module._diff:
-            self.result['diff'] = self.diff.as_diff()
-        self.result['elapsed'] = self.client.elapsed()
-        self.result['leaderless_polls'] = self.client.leaderless_polls
-        self.module.exit_json(**self.result)
+        self.exit(node_after=self.result['nodes_after'][0], leaderless_polls=self.client.leaderless_polls)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=swarm_argument_spec(
-            node=dict(type='str', required=True),
-            batch=dict(type='list', elements='str', default=[]),
-            state=dict(type='str', default='drained', choices=list(AVAILABILITY_BY_STATE)),
-            wait=dict(type='bool', default=True),
-            min_available=dict(type='raw', default=1),
-            surge=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-    DrainManager(module, SwarmClient(module)).run()
+    run_module(Drain, dict(
+        node=dict(type='str', required=True),
+        batch=dict(type='list', elements='str', default=[]),
+        state=dict(type='str', default='drained', choices=list(AVAILABILITY_BY_STATE)),
+        wait=dict(type='bool', default=True),
+        min_available=dict(type='raw', default=1),
+        surge=dict(type='bool', default=False),
+    ))
 
 
 if __name__ == '__main__':

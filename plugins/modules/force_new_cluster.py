@@ -183,13 +183,10 @@ elapsed:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     LEADER_ELECTION_SECONDS,
-    DifferenceTracker,
     ManagerCensus,
-    SwarmClient,
     SwarmUnavailable,
     describe_node,
     node_label,
@@ -199,18 +196,16 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     service_replicas,
     short_node,
     stale_manager_entries,
-    swarm_argument_spec,
 )
 
 
-class ForceNewClusterManager(object):
+class ForceNewCluster(SwarmModule):
+    """Make this manager the only one of a new cluster from its raft state, once quorum is lost."""
+
     def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.diff = DifferenceTracker()
-        self.result = dict(changed=False, services=[], secrets=[], configs=[], stale_managers=[],
-                           removed_stale_managers=[], joined_managers=[])
+        super(ForceNewCluster, self).__init__(module, client)
+        self.result.update(services=[], secrets=[], configs=[], stale_managers=[], removed_stale_managers=[],
+                           joined_managers=[])
         self.unlocked = False
 
     def fail(self, msg, **facts):
@@ -502,27 +497,19 @@ class ForceNewClusterManager(object):
                                         key=lambda item: item['name'])
         self.exit()
 
-    def exit(self):
-        self.result['changed'] = self.result['changed'] or self.diff.has_differences
+    def exit(self, **facts):
         self.result.setdefault('leader', None)
         self.result.setdefault('managers_total', len(self.result.get('managers_before') or []))
-        self.result['elapsed'] = self.client.elapsed()
-        if self.module._diff:
-            self.result['diff'] = self.diff.as_diff()
-        self.module.exit_json(**self.result)
+        super(ForceNewCluster, self).exit(**facts)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=swarm_argument_spec(
-            advertise_addr=dict(type='str'),
-            unlock_key=dict(type='str', no_log=True),
-            force=dict(type='bool', default=False),
-            remove_stale_managers=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
-    ForceNewClusterManager(module, SwarmClient(module)).run()
+    run_module(ForceNewCluster, dict(
+        advertise_addr=dict(type='str'),
+        unlock_key=dict(type='str', no_log=True),
+        force=dict(type='bool', default=False),
+        remove_stale_managers=dict(type='bool', default=True),
+    ))
 
 
 if __name__ == '__main__':

@@ -91,12 +91,9 @@ elapsed:
   sample: 2.1
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    DifferenceTracker,
     ManagerCensus,
-    SwarmClient,
     describe_node,
     fault_tolerance,
     is_reachable_manager,
@@ -106,17 +103,11 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     node_state,
     promote_keeps_quorum,
     quorum_size,
-    swarm_argument_spec,
 )
 
 
-class PromoteManager(object):
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.diff = DifferenceTracker()
-        self.result = dict(changed=False)
+class Promote(SwarmModule):
+    """Promote a worker to manager, once quorum cannot depend on it."""
 
     def run(self):
         nodes = self.client.nodes('read the node list to promote %s' % self.params['node'])
@@ -132,7 +123,6 @@ class PromoteManager(object):
             self.module.warn('Node %s already has the manager role but its status is %s; nothing to promote. '
                              'If it is gone for good, remove it with swarmops.lifecycle.demote and remove: true.'
                              % (node_label(node), node_state(node)))
-        self.result['changed'] = self.diff.has_differences
         if self.module.check_mode:
             after = dict(self.result['node_before'], role='manager')
             return self.finish(after, census.total + (0 if already_manager else 1))
@@ -184,21 +174,14 @@ class PromoteManager(object):
                 node_after=describe_node(outcome.progress) if outcome.progress else None, elapsed=self.client.elapsed())
 
     def finish(self, node_after, managers_total):
-        self.result.update(node_after=node_after, managers_total=managers_total, elapsed=self.client.elapsed())
-        if self.module._diff:
-            self.result['diff'] = self.diff.as_diff()
-        self.module.exit_json(**self.result)
+        self.exit(node_after=node_after, managers_total=managers_total)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=swarm_argument_spec(
-            node=dict(type='str', required=True),
-            wait=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
-    PromoteManager(module, SwarmClient(module)).run()
+    run_module(Promote, dict(
+        node=dict(type='str', required=True),
+        wait=dict(type='bool', default=True),
+    ))
 
 
 if __name__ == '__main__':

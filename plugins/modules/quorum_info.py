@@ -204,30 +204,33 @@ nodes:
   sample:
     - {id: url80kvh1709ohl5ld5u6jonv, hostname: dev1, role: manager, availability: active, state: ready,
        addr: 172.30.215.11, manager: true, reachability: reachable, leader: true, manager_addr: '172.30.215.11:2377'}
+elapsed:
+  description: Seconds the module took.
+  returned: always
+  type: float
+  version_added: 0.2.0
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     LEADER_ELECTION_SECONDS,
     ManagerCensus,
-    SwarmClient,
     SwarmUnavailable,
     describe_node,
     fault_tolerance,
     quorum_size,
     short_node,
     sort_by_hostname,
-    swarm_argument_spec,
 )
 
 
-class QuorumInfo(object):
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
+class QuorumInfo(SwarmModule):
+    """What this engine knows of the swarm's managers and quorum; never changes anything."""
 
     def run(self):
+        self.exit(**self.facts())
+
+    def facts(self):
         info = self.client.info() or {}
         swarm = info.get('Swarm') or {}
         local_state = swarm.get('LocalNodeState') or 'inactive'
@@ -323,10 +326,7 @@ class QuorumInfo(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=swarm_argument_spec(wait_for_leader=dict(type='bool', default=False)),
-                           supports_check_mode=True)
-    facts = QuorumInfo(module, SwarmClient(module)).run()
-    module.exit_json(changed=False, **facts)
+    run_module(QuorumInfo, dict(wait_for_leader=dict(type='bool', default=False)))
 
 
 if __name__ == '__main__':

@@ -128,33 +128,37 @@ age:
   description: Seconds since the previous holder took the lock, when there was one.
   returned: always
   type: float
+elapsed:
+  description: Seconds the module took.
+  returned: always
+  type: float
+  version_added: 0.2.0
 '''
 
 import json
 import time
 import uuid
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    DifferenceTracker,
-    SwarmClient,
-    swarm_argument_spec,
-)
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 
 LABEL_PREFIX = 'swarmops.lock.'
 # Of two runs that read the same version, the second write fails with this; it then re-reads.
 ATTEMPTS = 5
 
 
-class SwarmLock(object):
+class SwarmLock(SwarmModule):
+    """Take, renew, mark failed or release a lock in the swarm's own labels, by compare-and-swap."""
+
     def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
+        super(SwarmLock, self).__init__(module, client)
         self.label = LABEL_PREFIX + self.params['name']
-        self.result = dict(changed=False, resumed=False, age=None)
+        self.result.update(resumed=False, age=None)
         self.last_write_error = None
+
+    @staticmethod
+    def check_params(module):
+        if module.params['ttl'] <= 0:
+            module.fail_json(msg='ttl must be a positive number of seconds, got %d.' % module.params['ttl'])
 
     def run(self):
         for attempt in range(ATTEMPTS):
@@ -173,11 +177,8 @@ class SwarmLock(object):
                                  '%d attempts. %s Try again: each attempt reads the lock first.'
                                  % (self.label, ATTEMPTS, 'Nothing was changed.' if self.last_write_error == 'out of sequence'
                                     else 'The last write may or may not have been committed by the swarm.'))
-        if self.module._diff:
-            diff = DifferenceTracker()
-            diff.add(self.label, self.result['previous'], self.result['lock'])
-            self.result['diff'] = diff.as_diff()
-        self.module.exit_json(**self.result)
+        self.diff.add(self.label, self.result['previous'], self.result['lock'])
+        self.exit()
 
     def read_swarm(self):
         """The swarm object. An election (a manager just died or restarted) is waited for up to
@@ -272,20 +273,14 @@ class SwarmLock(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=swarm_argument_spec(
-            name=dict(type='str', default='maintenance'),
-            owner=dict(type='str', required=True),
-            state=dict(type='str', default='present', choices=['present', 'failed', 'absent']),
-            ttl=dict(type='int', default=3600),
-            break_stale=dict(type='bool', default=False),
-            renew=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-    if module.params['ttl'] <= 0:
-        module.fail_json(msg='ttl must be a positive number of seconds, got %d.' % module.params['ttl'])
-    SwarmLock(module, SwarmClient(module)).run()
+    run_module(SwarmLock, dict(
+        name=dict(type='str', default='maintenance'),
+        owner=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'failed', 'absent']),
+        ttl=dict(type='int', default=3600),
+        break_stale=dict(type='bool', default=False),
+        renew=dict(type='bool', default=False),
+    ))
 
 
 if __name__ == '__main__':

@@ -10,20 +10,22 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils import swarm
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import (
+    drain_progress,
+    parse_min_available,
+    plan_drain,
+    required_running,
+    surge_replicas,
+)
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     DifferenceTracker,
     ManagerCensus,
     SwarmClient,
     demote_keeps_quorum,
-    drain_progress,
     fault_tolerance,
     find_node,
     has_quorum,
-    parse_min_available,
-    plan_drain,
     quorum_size,
-    required_running,
-    surge_replicas,
     wait_until,
 )
 from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import (

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.modules import drain
-from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import SURGE_LABEL
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import SURGE_LABEL
 from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import NO_LEADER, api_error, make_service
 
 

@@ -13,8 +13,9 @@ import docker
 import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import eligible_nodes, node_satisfies
+from ansible_collections.swarmops.lifecycle.plugins.module_utils import swarm
 from ansible_collections.swarmops.lifecycle.plugins.modules import rebalance
-from ansible_collections.swarmops.lifecycle.plugins.modules.rebalance import (
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._rebalance import (
     ServicePlan,
     best_skew,
     convergence,
@@ -125,7 +126,7 @@ def seven_nodes(**node_changes):
 def engine(monkeypatch):
     """Overrides the shared fixture: the same fake, plus forced updates."""
     fake = RollingEngine(nodes=seven_nodes())
-    monkeypatch.setattr(rebalance.SwarmClient, '_connect', lambda self: fake)
+    monkeypatch.setattr(swarm.SwarmClient, '_connect', lambda self: fake)
     return fake
 
 
@@ -551,9 +552,9 @@ def test_kwargs_fit_the_sdk_low_level_update(crowded, mocker, version):
     service = crowded.service('web')
     service['Spec']['TaskTemplate']['Networks'] = [{'Target': 'net1'}]
     before = copy.deepcopy(service['Spec'])
-    client = rebalance.SwarmClient(module, api=api)
+    client = swarm.SwarmClient(module, api=api)
     plan = ServicePlan(crowded.service('web'), crowded.nodes_table, crowded.tasks_table, node_keys(crowded.nodes_table), 1)
-    assert rebalance.Rebalancer(module, client).force_update(plan) == 4
+    assert rebalance.Rebalance(module, client).force_update(plan) == 4
     args, kwargs = post.call_args
     assert kwargs['params'] == {'version': 100}
     expected = copy.deepcopy(before)
