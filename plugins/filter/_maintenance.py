@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
-from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import plan_drain
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import budget_detail, plan_drain, unplaceable_detail
 
 
 def maintenance_order(hosts, marks, run_id, leader_id=''):
@@ -91,17 +91,9 @@ def batch_problems(node_ids, snapshot, min_available, surge):
     ids = list(node_ids)
     moves = plan_drain(ids, services, tasks, min_available,
                        capacity=lambda service: Placement(service).capacity(nodes, tasks, exclude=ids))
-    problems = []
-    for move in moves:
-        if move.cannot_keep_budget:
-            problems.append('%s: %d replicas, min_available needs %d, but the other nodes can run only %d of them (%s)'
-                            % (move.name, move.desired, move.required, move.placeable(move.desired),
-                               move.capacity_reason))
-        elif move.breaks_budget and not surge:
-            problems.append('%s: %d of %d replicas running, %d on these nodes, %d would keep running, min_available '
-                            'needs %d' % (move.name, move.running_before, move.desired, move.running_on_node,
-                                          move.running_during_move, move.required))
-    return problems
+    # The same sentences as the drain module's refusals (module_utils._drain).
+    return [unplaceable_detail(move) if move.cannot_keep_budget else budget_detail(move, batch=True)
+            for move in moves if move.cannot_keep_budget or (move.breaks_budget and not surge)]
 
 
 def maintenance_batches(workers, node_ids, serial, snapshot, min_available=1, surge=False):

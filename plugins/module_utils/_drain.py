@@ -238,12 +238,22 @@ def surge_label(restore_to, surged_to, node_ids):
     return json.dumps(record, sort_keys=True)
 
 
+def unplaceable_detail(move):
+    """Why one service cannot keep its budget by placement, with the numbers."""
+    return ('%s: %d replicas, min_available needs %d, but the other nodes can run only %d of them (%s)'
+            % (move.name, move.desired, move.required, move.placeable(move.desired), move.capacity_reason))
+
+
+def budget_detail(move, batch):
+    """Why one service would fall below its budget while its tasks move, with the numbers."""
+    return ('%s: %d of %d replicas running, %d on %s, %d would keep running, min_available needs %d'
+            % (move.name, move.running_before, move.desired, move.running_on_node,
+               'these nodes' if batch else 'this node', move.running_during_move, move.required))
+
+
 def unplaceable_refusal(label, moves, min_available, batch):
     """The refusal when the other nodes cannot run enough of some service to keep its budget."""
-    details = '; '.join(
-        '%s: %d replicas, min_available needs %d, but the other nodes can run only %d of them (%s)'
-        % (move.name, move.desired, move.required, move.placeable(move.desired), move.capacity_reason)
-        for move in moves)
+    details = '; '.join(unplaceable_detail(move) for move in moves)
     return ('Refusing to drain %s: %d service(s) cannot keep min_available=%s, surge or not, because their tasks '
             'cannot be placed on the other nodes (%s). Nothing was changed. Relax the service\'s placement '
             '(constraints, max_replicas_per_node, reservations), add nodes that can run it, %sor drain with a lower '
@@ -253,10 +263,7 @@ def unplaceable_refusal(label, moves, min_available, batch):
 
 def budget_refusal(label, moves, min_available, batch):
     """The refusal when services would fall below the budget while their tasks move, surge off."""
-    details = '; '.join(
-        '%s: %d of %d replicas running, %d on %s, %d would keep running, min_available needs %d'
-        % (move.name, move.running_before, move.desired, move.running_on_node, 'these nodes' if batch else 'this node',
-           move.running_during_move, move.required) for move in moves)
+    details = '; '.join(budget_detail(move, batch) for move in moves)
     return ('Refusing to drain %s: %d service(s) would fall below min_available=%s while their tasks move (%s). '
             'Nothing was changed. Use surge: true to add replicas elsewhere first, scale the services up, %sor lower '
             'min_available.' % (label, len(moves), min_available, details,
