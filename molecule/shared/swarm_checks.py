@@ -34,6 +34,16 @@ def recap(log):
     return dict((host, (int(changed), int(failed))) for host, changed, failed in rows)
 
 
+def assert_changed_nothing(log, hosts, name="the run"):
+    """A run that succeeded and changed nothing on any host of its PLAY RECAP, and listed every one of ``hosts``."""
+    rows = recap(log)
+    assert log.rstrip().endswith("RC=0"), "%s did not succeed: %s" % (name, log.rstrip()[-600:])
+    missing = sorted(set(hosts) - set(rows))
+    assert not missing, "%s: the PLAY RECAP does not list %s (it lists %s)" % (name, missing, sorted(rows))
+    changed = dict((host, counts) for host, counts in rows.items() if counts != (0, 0))
+    assert not changed, "%s changed or failed on (changed, failed): %s" % (name, changed)
+
+
 def engine_host(name):
     """testinfra host of an inventory host (its engine is reached through the lab's connection)."""
     return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY_DIR)

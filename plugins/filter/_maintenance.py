@@ -123,9 +123,44 @@ def maintenance_batches(workers, node_ids, serial, snapshot, min_available=1, su
     return dict(batches=batches, sizes=[len(batch) for batch in batches], splits=splits)
 
 
+def maintenance_stop(host, node_id, step, task, msg, used='', silent=(), alive=(), lock_marked=True, state=''):
+    """The message that stops a run after a node step failed (node.yml's rescue).
+
+    ``used``: the manager that ran the failed step; ``silent``: the managers asked afterwards that
+    did not answer with quorum; ``alive``: those whose engine answered at all; ``lock_marked``:
+    whether a manager took the lock's "failed" mark; ``state``: the node as the failure left it.
+    """
+    silent, alive = list(silent or []), list(alive or [])
+    parts = ["Maintenance stopped on %s (swarm node %s) at step '%s' (task: %s): %s"
+             % (host, node_id, step or 'start', task, msg or 'no message')]
+    if used and used in silent:
+        parts.append('The manager that ran this step, %s, no longer answers.' % used)
+    asked = silent + [name for name in alive if name not in silent]
+    no_quorum = bool(silent) and all(name in silent for name in asked)
+    if no_quorum:
+        answered = [name for name in alive if name in silent]
+        parts.append(
+            'No manager answers with quorum (asked: %s; %s): the swarm has probably lost quorum, so no other node '
+            'was touched. Do not restart more nodes: run recover.yml (it diagnoses the swarm and restores quorum; '
+            'if a leader election was under way, diagnose.yml a minute later shows whether it ended), then run '
+            'maintain.yml again.' % (', '.join(asked), 'engines that answered without quorum: %s' % ', '.join(answered)
+                                     if answered else 'no engine answered'))
+    elif silent:
+        parts.append('Managers not answering with quorum: %s.' % ', '.join(silent))
+    parts.append('The node is left as it is: %s.' % (state or 'state unknown'))
+    parts.append('Fix the cause and run maintain.yml again: nodes already done are skipped and this node is '
+                 'taken first.')
+    if not lock_marked:
+        parts.append('No manager answered to mark the lock as failed, so it still says running: once the managers '
+                     'answer, run maintain.yml with -e rolling_maintenance_break_lock=true (allowed after '
+                     'rolling_maintenance_lock_ttl seconds) after making sure no other run is going on.')
+    return ' '.join(parts)
+
+
 class FilterModule(object):
     """maintain.yml's decisions."""
 
     def filters(self):
         return {'_maintenance_order': maintenance_order, '_maintenance_manager': maintenance_manager,
-                '_maintenance_batches': maintenance_batches, '_maintenance_batch_size': batch_size}
+                '_maintenance_batches': maintenance_batches, '_maintenance_batch_size': batch_size,
+                '_maintenance_stop': maintenance_stop}

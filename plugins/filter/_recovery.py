@@ -282,6 +282,80 @@ def recovery_managers(hosts, ids_now, now_view, target, target_explicit=False):
     return result
 
 
+def _unanswered(result, who, key):
+    """Why a registered result holds no answer (``key`` missing: the module failed, the host was unreachable), or ''."""
+    if not isinstance(result, dict):
+        return '%s gave no answer.' % who
+    if result.get('unreachable') or result.get(key) is None:
+        return '%s did not answer: %s' % (who, result.get('msg') or 'no message')
+    return ''
+
+
+def recovery_not_ready(ids_now, now_view, timeout=0):
+    """The hosts whose node is not back and ready, as one sentence ('' when every one is).
+
+    ids_now maps each host that answered to the node ID its engine reports now; now_view is the
+    manager's quorum_info result (the last one a wait read).
+    """
+    why = _unanswered(now_view, 'The manager recovery works through', 'nodes')
+    if why:
+        return why + ' Nothing more was changed; run recover.yml again once it answers.'
+    by_id = dict((node.get('id'), node) for node in (now_view or {}).get('nodes') or [])
+    missing = []
+    for name, node_id in sorted((ids_now or {}).items()):
+        node = by_id.get(node_id)
+        if node is None:
+            missing.append('%s (node %s is not listed by the swarm)' % (name, node_id or 'unknown'))
+        elif node.get('state') != 'ready':
+            missing.append('%s (node %s is %s)' % (name, node_id, node.get('state') or 'in no state'))
+    if not missing:
+        return ''
+    return ('After %ss these hosts are still not back and ready in the swarm: %s. The manager count was not '
+            'changed. Check their engines (systemctl status docker, journalctl -u docker), then run recover.yml '
+            'again.' % (timeout, '; '.join(missing)))
+
+
+def recovery_worker_not_ready(host_info, live_view, candidate, timeout=0):
+    """Why the worker about to be promoted is not ready for it, as one sentence ('' when it is)."""
+    why = _unanswered(host_info, 'The engine of %s' % candidate, 'host_info')
+    if why:
+        return why + ' %s was not promoted.' % candidate
+    swarm = ((host_info or {}).get('host_info') or {}).get('Swarm') or {}
+    live = set(item.get('addr') for item in (live_view or {}).get('reachable_managers') or [])
+    remotes = [item.get('Addr') for item in swarm.get('RemoteManagers') or []]
+    problems = []
+    if swarm.get('LocalNodeState') != 'active':
+        problems.append('its swarm state is %s, not active' % (swarm.get('LocalNodeState') or 'unknown'))
+    if not remotes:
+        problems.append('it knows no manager')
+    ghosts = sorted(set(remotes) - live)
+    if ghosts:
+        problems.append('it still lists managers that do not answer: %s' % ', '.join(ghosts))
+    if not problems:
+        return ''
+    return ('After %ss the worker %s is not ready to be promoted: %s. It was not promoted and the manager count '
+            'was not changed; check its engine and its network to the managers (%s), then run recover.yml again.'
+            % (timeout, candidate, '; '.join(problems), ', '.join(sorted(live)) or 'none answers'))
+
+
+def recovery_not_joined(joined_view, node_id, candidate, timeout=0):
+    """Why the host that joined as a manager is not a reachable manager yet ('' when it is)."""
+    why = _unanswered(joined_view, 'The manager recovery works through', 'reachable_managers')
+    if why:
+        return why + ' Run recover.yml again once it answers.'
+    reachable = (joined_view or {}).get('reachable_managers') or []
+    if any(item.get('id') == node_id for item in reachable):
+        return ''
+    node = next((item for item in (joined_view or {}).get('nodes') or [] if item.get('id') == node_id), None)
+    seen = ('the swarm does not list its node %s' % node_id if node is None else
+            'its node %s is %s, %s' % (node_id, node.get('role') or 'of no role',
+                                       node.get('reachability') or node.get('state') or 'unreachable'))
+    return ('After %ss %s joined as a manager but is not a reachable manager: %s. Its old node entry was kept; '
+            'check its engine and port 2377 between it and %s, then run recover.yml again.'
+            % (timeout, candidate, seen, ', '.join(item.get('hostname') or item.get('id') for item in reachable)
+               or 'the leader'))
+
+
 def recovery_restore_host(hosts, backup_addr):
     """The host of the manager group that answered and advertises the backed-up manager's address."""
     for host in hosts or []:
@@ -301,4 +375,7 @@ class FilterModule(object):
             '_recovery_left_behind': recovery_left_behind,
             '_recovery_managers': recovery_managers,
             '_recovery_restore_host': recovery_restore_host,
+            '_recovery_not_ready': recovery_not_ready,
+            '_recovery_worker_not_ready': recovery_worker_not_ready,
+            '_recovery_not_joined': recovery_not_joined,
         }

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import ALL, engine_host, load, node_inspect, running_tasks  # noqa: E402
+from swarm_checks import ALL, assert_changed_nothing, engine_host, load, node_inspect, running_tasks  # noqa: E402
 
 testinfra_hosts = ALL
 
@@ -65,3 +65,9 @@ def test_every_engine_is_in_the_same_swarm(host, leader):
 def test_second_run_brought_the_stopped_managers_back():
     log = load("recover-managers-back.log")
     assert log.rstrip().endswith("RC=0")
+
+
+def test_a_third_run_finds_the_swarm_healthy_and_changes_nothing():
+    again = load("recover-again.log")
+    assert "Case: healthy" in again, again[-2000:]
+    assert_changed_nothing(again, ALL + ["localhost"], "recover.yml after the recovery")

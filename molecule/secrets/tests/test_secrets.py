@@ -285,6 +285,16 @@ def test_run_happened_loud(name):
         "bytes": len(text), "changed": sum(counts["changed"] for counts in hosts.values())}
 
 
+@pytest.mark.parametrize("name", ["site-again", "recover"])
+def test_a_second_run_changes_nothing_on_any_host(name):
+    """site.yml on the swarm it built (autolock and vaulted key included) and recover.yml on a healthy swarm."""
+    text = read_log(name).decode("utf-8", "replace")
+    hosts = recap(text)
+    assert set(ALL) <= set(hosts), "%s recap lists %s" % (name, sorted(hosts))
+    changed = {host: counts for host, counts in hosts.items() if counts["changed"] or counts["failed"]}
+    assert not changed, "%s changed something: %s" % (name, changed)
+
+
 def test_recover_found_the_swarm_healthy_and_check_mode_said_so():
     for name in ("recover-check", "recover"):
         assert "Case: healthy" in flat(read_log(name)), "%s did not diagnose a healthy swarm" % name

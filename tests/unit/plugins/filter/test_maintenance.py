@@ -15,6 +15,7 @@ from ansible_collections.swarmops.lifecycle.plugins.filter._maintenance import (
     maintenance_batches,
     maintenance_manager,
     maintenance_order,
+    maintenance_stop,
 )
 from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import FakeEngine, cluster, make_service
 
@@ -130,3 +131,34 @@ def test_a_percentage_budget_counts_every_node_the_batch_takes_away():
     plan = maintenance_batches(WORKERS, NODE_IDS, 2, snapshot_of(engine), '75%', surge=False)
     assert plan['sizes'] == [1, 1, 1, 1] and len(plan['splits']) == 3
     assert 'web: 4 of 4 replicas running, 2 on these nodes, 2 would keep running, min_available needs 3' in plan['splits'][0]
+
+
+# --- the message that stops a run (node.yml's rescue) ---
+
+def test_the_stop_names_the_node_step_and_cause_and_the_way_on():
+    text = maintenance_stop('w1', 'id-w1', 'drain', 'Drain the node', 'timed out after 300s',
+                            used='m1', silent=[], alive=['m1', 'm2'], state='availability drain, status ready')
+    assert text.startswith("Maintenance stopped on w1 (swarm node id-w1) at step 'drain' (task: Drain the node): "
+                           "timed out after 300s")
+    assert 'left as it is: availability drain, status ready.' in text
+    assert 'run maintain.yml again' in text
+    assert 'recover.yml' not in text and 'break_lock' not in text
+
+
+def test_the_stop_says_run_recover_when_no_manager_answers_with_quorum():
+    # Quorum lost mid-run: the two managers left answer without quorum, the third not at all.
+    text = maintenance_stop('m2', 'id-m2', 'restart', 'Wait for the engine', 'no leader',
+                            used='m1', silent=['m1', 'm3'], alive=['m3'])
+    assert 'No manager answers with quorum (asked: m1, m3; engines that answered without quorum: m3)' in text
+    assert 'no other node was touched' in text and 'run recover.yml' in text
+    assert 'The manager that ran this step, m1, no longer answers.' in text
+    # One manager silent while another still has quorum: no recover.yml advice.
+    text = maintenance_stop('m2', 'id-m2', 'restart', 'Wait', 'x', used='m1', silent=['m1'],
+                            alive=['m3'])
+    assert 'recover.yml' not in text and 'Managers not answering with quorum: m1.' in text
+
+
+def test_the_stop_says_how_to_break_a_lock_it_could_not_mark():
+    text = maintenance_stop('w1', 'id-w1', 'drain', 'Drain', 'x', silent=['m1'], alive=[],
+                            lock_marked=False)
+    assert 'rolling_maintenance_break_lock=true' in text and 'no engine answered' in text

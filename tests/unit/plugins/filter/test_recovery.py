@@ -293,3 +293,53 @@ def test_the_leader_is_never_demoted():
     hosts, ids, now = managers_case(['m1', 'm2', 'm3'], ['w1'], leader='m3')
     result = recovery.recovery_managers(hosts, ids, now, 1, target_explicit=True)
     assert result['demote'] == ['id-m2', 'id-m1']
+
+
+# --- the waits of recover.yml end naming what is still missing (issue 11.7) ---
+
+def test_recovery_names_the_hosts_not_back_and_ready():
+    now = view_of([node('m1', role='manager', manager=True, leader=True), node('w1', state='down'), node('w2')])
+    ids = {'m1': 'id-m1', 'w1': 'id-w1', 'w2': 'id-w2', 'w3': 'id-w3'}
+    text = recovery.recovery_not_ready(ids, now, 300)
+    assert 'w1 (node id-w1 is down)' in text
+    assert 'w3 (node id-w3 is not listed by the swarm)' in text
+    assert 'm1' not in text and 'w2 (' not in text
+    assert 'After 300s' in text and 'recover.yml again' in text and 'not changed' in text
+    assert recovery.recovery_not_ready({'m1': 'id-m1', 'w2': 'id-w2'}, now) == ''
+
+
+def test_recovery_names_the_manager_that_did_not_answer_while_waiting():
+    text = recovery.recovery_not_ready({'w1': 'id-w1'}, dict(failed=False, msg='Error connecting: timed out'))
+    assert 'did not answer: Error connecting: timed out' in text
+    text = recovery.recovery_not_joined(dict(unreachable=True, msg='ssh: connect refused'), 'id-x', 'w3')
+    assert 'did not answer: ssh: connect refused' in text
+
+
+def test_recovery_names_why_a_worker_is_not_ready_to_be_promoted():
+    live = dict(reachable_managers=[dict(id='id-m1', hostname='m1', addr='10.0.0.1:2377')])
+
+    def info(state='active', remotes=('10.0.0.1:2377',)):
+        return dict(host_info=dict(Swarm=dict(LocalNodeState=state, NodeID='id-w1',
+                                              RemoteManagers=[dict(Addr=addr) for addr in remotes])))
+
+    assert recovery.recovery_worker_not_ready(info(), live, 'w1') == ''
+    text = recovery.recovery_worker_not_ready(info(remotes=('10.0.0.1:2377', '10.0.0.9:2377')), live, 'w1', 120)
+    assert 'w1' in text and 'do not answer: 10.0.0.9:2377' in text and 'After 120s' in text
+    assert 'was not promoted' in text
+    text = recovery.recovery_worker_not_ready(info(state='pending', remotes=()), live, 'w1')
+    assert 'pending, not active' in text and 'knows no manager' in text
+    text = recovery.recovery_worker_not_ready(dict(failed=False, msg='Cannot connect to the Docker daemon'), live, 'w1')
+    assert 'The engine of w1 did not answer: Cannot connect to the Docker daemon' in text
+
+
+def test_recovery_names_a_joined_manager_that_is_not_reachable():
+    m1 = dict(id='id-m1', hostname='m1', addr='10.0.0.1:2377')
+    joined = dict(reachable_managers=[m1], nodes=[node('m1', role='manager', manager=True, leader=True),
+                                                  node('w3', role='manager', manager=True, reachability='unreachable',
+                                                       node_id='id-new')])
+    text = recovery.recovery_not_joined(joined, 'id-new', 'w3', 60)
+    assert 'w3' in text and 'id-new is manager, unreachable' in text and 'm1' in text and 'After 60s' in text
+    assert 'not listed' not in text
+    assert 'does not list its node id-gone' in recovery.recovery_not_joined(joined, 'id-gone', 'w3')
+    joined['reachable_managers'].append(dict(id='id-new', hostname='w3', addr='10.0.0.3:2377'))
+    assert recovery.recovery_not_joined(joined, 'id-new', 'w3') == ''
