@@ -123,6 +123,21 @@ def maintenance_batches(workers, node_ids, serial, snapshot, min_available=1, su
     return dict(batches=batches, sizes=[len(batch) for batch in batches], splits=splits)
 
 
+def maintenance_defer(host, node_id, now, is_manager, play_hosts, finished=()):
+    """Whether a manager is handed to the last phase when its turn comes: it became the leader (an
+    election since the plan) while other hosts of the play still wait. The leader is maintained
+    last so that the swarm elects once, not at every manager's restart.
+
+    ``now``: quorum_info of the manager about to run the node's steps; ``play_hosts``: the hosts
+    of the managers' play; ``finished``: those done already.
+    """
+    leader = ((now or {}).get('leader') or {}).get('id') or ''
+    if not is_manager or not node_id or leader != node_id:
+        return False
+    waiting = [name for name in play_hosts or [] if name != host and name not in (finished or [])]
+    return len(waiting) > 0
+
+
 def maintenance_stop(host, node_id, step, task, msg, used='', silent=(), alive=(), lock_marked=True, state=''):
     """The message that stops a run after a node step failed (node.yml's rescue).
 
@@ -163,4 +178,4 @@ class FilterModule(object):
     def filters(self):
         return {'_maintenance_order': maintenance_order, '_maintenance_manager': maintenance_manager,
                 '_maintenance_batches': maintenance_batches, '_maintenance_batch_size': batch_size,
-                '_maintenance_stop': maintenance_stop}
+                '_maintenance_stop': maintenance_stop, '_maintenance_defer': maintenance_defer}

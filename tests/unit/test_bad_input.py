@@ -413,7 +413,7 @@ def test_refusal_with_our_message_passes(checker):
 def test_success_or_another_message_fails(checker):
     row = dict(id='r', expect=r'Node <w1> is not in the swarm')
     problems = checker.check_outcome(row, 0, document(('ok', 'node1', {'changed': False})), '', '')
-    assert any('succeeded' in problem for problem in problems) and any('no failure message' in problem for problem in problems)
+    assert any('succeeded' in problem for problem in problems) and any('ended the run' in problem for problem in problems)
     problems = checker.check_outcome(row, 2, document(('x', 'node1', {'failed': True, 'msg': 'Node node5 is not in the swarm'})),
                                      '', '')
     assert problems and 'node4' in problems[0]
@@ -526,3 +526,42 @@ def test_rolling_maintenance_serial_is_read_from_group_vars(ansible_env):
     batches = [str(result['msg']) for name, dummy, result in badinput.task_results(badinput.parse_run(done.stdout))
                if name == 'batch size']
     assert batches == ['2', '2', '1'], (batches, done.stdout[-2000:])
+
+
+def test_the_refusal_is_matched_on_the_task_that_ended_the_run(checker):
+    row = dict(id='r', expect=r'Node node4 is not in the swarm')
+    # The message came from a failure the run went on from (ignore_errors): not a refusal.
+    doc = document(('probe', 'node1', {'failed': True, 'msg': 'Node node4 is not in the swarm'}),
+                   ('later', 'node1', {'failed': True, 'msg': 'something else broke'}))
+    problems = checker.check_outcome(row, 2, doc, '', '')
+    assert problems and 'ended the run' in problems[0] and 'something else broke' in problems[0]
+    assert 'other failures: [probe on node1]' in problems[0]
+    # The same message on the task that ended the run passes.
+    doc = document(('probe', 'node1', {'failed': True, 'msg': 'ignored'}),
+                   ('refuse', 'node1', {'failed': True, 'msg': 'Node node4 is not in the swarm'}))
+    assert checker.check_outcome(row, 2, doc, '', '') == []
+    # A host that went on after its failure did not end there.
+    doc = document(('refuse', 'node1', {'failed': True, 'msg': 'Node node4 is not in the swarm'}),
+                   ('next', 'node1', {'changed': False}), ('stop', 'node2', {'failed': True, 'msg': 'other'}))
+    assert badinput.ending_failures(doc) == [('stop', 'node2', 'other')]
+    assert checker.check_outcome(row, 2, doc, '', '')
+
+
+def test_a_late_change_fails_the_row_that_made_it(checker, monkeypatch):
+    state = {'swarm': {'version': 1, 'labels': {}}, 'nodes': {'n1': {'availability': 'active', 'version': 1}},
+             'services': {}, 'tasks': {'web': ['t1']}}
+    later = json.loads(json.dumps(state))
+    later['tasks']['web'] = ['t2']  # the task was replaced after the row's after-snapshot
+    reads = iter([{'main': {'state': later}}] * 10)
+    monkeypatch.setattr(checker, 'snapshots', lambda given: next(reads), raising=False)
+    monkeypatch.setattr(badinput.time, 'sleep', lambda seconds: None)
+    checker.last = {'healthy': {'main': {'state': state}}}
+    checker.last_row = ('row-a', 'healthy', {'main': {'state': state}})
+    checker.late = {}
+    baseline = checker.stable_snapshots('healthy')
+    assert baseline == {'main': {'state': later}}
+    assert checker.late == {'row-a': ['main.tasks.web: ["t1"] -> ["t2"]']}
+    # Read again for the next row: nothing new is attributed.
+    checker.last_row = ('row-b', 'healthy', baseline)
+    checker.stable_snapshots('healthy')
+    assert list(checker.late) == ['row-a']

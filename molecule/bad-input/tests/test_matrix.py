@@ -48,6 +48,13 @@ def test_row(lab, row):
         pytest.xfail("known gap: %s\n  - %s" % (row["gap"], "\n  - ".join(gap_problems)))
 
 
+def test_no_row_changed_the_swarm_after_it_ended(lab):
+    # Each row's after-snapshot was read again at the next row's start (same precondition): a
+    # difference is a late side effect of the earlier row.
+    assert not lab.late, "rows whose run changed the swarm after it ended:\n" + "\n".join(
+        "  %s: %s" % (row, "; ".join(lines)) for row, lines in sorted(lab.late.items()))
+
+
 def test_locked_scratch_came_back_unchanged(lab):
     if lab.current == "scratch_locked":
         lab.enter("scratch")
