@@ -139,6 +139,57 @@ def fault_tolerance(managers, reachable=None):
     return max(0, reachable - quorum_size(managers))
 
 
+class Quorum(object):
+    """N raft managers of which R are reachable, and what a promotion or a demotion would make of them.
+
+    >>> Quorum(3, 2).after_promote().has, Quorum(3, 2).after_demote(target_reachable=False).has
+    (False, True)
+    """
+
+    def __init__(self, total, reachable=None):
+        self.total = int(total)
+        self.reachable = self.total if reachable is None else int(reachable)
+
+    def __eq__(self, other):
+        return isinstance(other, Quorum) and (self.total, self.reachable) == (other.total, other.reachable)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __repr__(self):
+        return 'Quorum(%d, %d)' % (self.total, self.reachable)
+
+    @property
+    def size(self):
+        """Managers needed for a majority (0 without managers)."""
+        return quorum_size(self.total) if self.total else 0
+
+    @property
+    def has(self):
+        return has_quorum(self.total, self.reachable)
+
+    @property
+    def fault_tolerance(self):
+        return fault_tolerance(self.total, self.reachable)
+
+    @property
+    def fault_tolerance_max(self):
+        """The fault tolerance with every manager reachable."""
+        return fault_tolerance(self.total)
+
+    @property
+    def odd(self):
+        return self.total % 2 == 1
+
+    def after_promote(self):
+        """One manager more, which cannot vote until it has joined raft: R stays."""
+        return Quorum(self.total + 1, self.reachable)
+
+    def after_demote(self, target_reachable=True):
+        """One manager fewer; a reachable one also takes its vote away (a ghost takes none)."""
+        return Quorum(self.total - 1, self.reachable - 1 if target_reachable else self.reachable)
+
+
 def demote_keeps_quorum(managers, reachable, target_reachable):
     """Would the swarm keep quorum after demoting one manager?
 
@@ -153,10 +204,8 @@ def demote_keeps_quorum(managers, reachable, target_reachable):
     Example: N=3, R=2 (one ghost). Demoting a reachable manager leaves 1 of 2 (quorum 2): refused.
     Demoting the ghost leaves 2 of 2: allowed.
     """
-    if managers <= 1 or not has_quorum(managers, reachable):
-        return False
-    remaining_reachable = reachable - 1 if target_reachable else reachable
-    return remaining_reachable >= quorum_size(managers - 1)
+    now = Quorum(managers, reachable)
+    return managers > 1 and now.has and now.after_demote(target_reachable).has
 
 
 def promote_keeps_quorum(managers, reachable):
@@ -166,7 +215,8 @@ def promote_keeps_quorum(managers, reachable):
     joined raft it cannot vote, so the R reachable managers must reach that quorum on their own.
     Example: N=3 with one down (R=2): N=4 needs 3, so quorum would hang on the newcomer.
     """
-    return has_quorum(managers, reachable) and reachable >= quorum_size(managers + 1)
+    now = Quorum(managers, reachable)
+    return now.has and now.after_promote().has
 
 
 # ---------------------------------------------------------------------------------------
@@ -285,20 +335,32 @@ class ManagerCensus(object):
         return len(self.managers)
 
     @property
+    def quorum(self):
+        return Quorum(self.total, self.reachable_count)
+
+    def after_promote(self):
+        """The quorum once one more node is promoted (before it can vote)."""
+        return self.quorum.after_promote()
+
+    def after_demote(self, node):
+        """The quorum once ``node`` (a manager of this census) is demoted."""
+        return self.quorum.after_demote(is_reachable_manager(node))
+
+    @property
     def reachable_count(self):
         return len(self.reachable)
 
     @property
     def has_quorum(self):
-        return has_quorum(self.total, self.reachable_count)
+        return self.quorum.has
 
     @property
     def quorum_size(self):
-        return quorum_size(self.total) if self.total else 0
+        return self.quorum.size
 
     @property
     def fault_tolerance(self):
-        return fault_tolerance(self.total, self.reachable_count)
+        return self.quorum.fault_tolerance
 
     def summary(self):
         return dict(managers_total=self.total, managers_reachable=self.reachable_count,

@@ -183,7 +183,7 @@ def health_problems(nodes, services, tasks, allowed_drained, require_odd, only_s
         problems.append('manager %s is %s, not reachable: bring it back, or run recover.yml to remove it and restore '
                         'the manager count' % (
                             node_label(manager), (manager.get('ManagerStatus') or {}).get('Reachability') or 'unknown'))
-    if require_odd and census.total % 2 == 0:
+    if require_odd and not census.quorum.odd:
         problems.append('%d managers, an even count: it tolerates no more failures than %d' % (
             census.total, census.total - 1))
     for node in sort_by_hostname(nodes):

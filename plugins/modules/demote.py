@@ -141,9 +141,7 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     ManagerCensus,
     SwarmUnavailable,
-    demote_keeps_quorum,
     describe_node,
-    fault_tolerance,
     find_node,
     is_leader,
     is_raft_member,
@@ -152,7 +150,6 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     node_label,
     node_role,
     node_state,
-    quorum_size,
     short_node,
 )
 
@@ -259,29 +256,28 @@ class Demote(SwarmModule):
     def check_quorum(self, node, census):
         managers, reachable = census.total, census.reachable_count
         target_reachable = is_reachable_manager(node)
+        after = census.after_demote(node)
         unreachable = ', '.join(node_hostname(item) or item['ID'] for item in census.unreachable) or 'none'
         if managers <= 1:
             self.client.fail(
                 'Refusing to demote %s: it is the last manager (N=1); the swarm would have no manager and no raft. '
                 'Nothing was changed. Promote another node first (swarmops.lifecycle.promote).' % node_label(node),
                 node_before=describe_node(node))
-        if not demote_keeps_quorum(managers, reachable, target_reachable):
-            remaining = reachable - 1 if target_reachable else reachable
+        if not (census.quorum.has and after.has):
             self.client.fail(
                 'Refusing to demote %s manager %s: the swarm has N=%d managers, R=%d reachable (unreachable: %s). After the '
                 'demote %d of %d managers would be reachable, below the quorum of floor((N-1)/2)+1=%d, and the swarm '
                 'would lose its leader. Nothing was changed. Bring the unreachable managers back or remove them first '
                 '(demote with remove: true), or promote a worker.'
                 % ('reachable' if target_reachable else 'unreachable', node_label(node), managers, reachable,
-                   unreachable, remaining, managers - 1, quorum_size(managers - 1)),
+                   unreachable, after.reachable, after.total, after.size),
                 node_before=describe_node(node))
-        left = managers - 1
-        if left % 2 == 0 and not self.params['allow_even']:
+        if not after.odd and not self.params['allow_even']:
             self.client.fail(
                 'Refusing to demote %s: it would leave %d managers, an even count (quorum %d, fault tolerance %d, the '
                 'same as with %d). Nothing was changed. Promote a worker first, or set allow_even: true if '
                 'this is a step (for example removing a ghost before promoting its replacement).'
-                % (node_label(node), left, quorum_size(left), fault_tolerance(left), left - 1),
+                % (node_label(node), after.total, after.size, after.fault_tolerance_max, after.total - 1),
                 node_before=describe_node(node))
 
     def wait_for_demotion(self, node):

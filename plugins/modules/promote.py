@@ -95,14 +95,11 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     ManagerCensus,
     describe_node,
-    fault_tolerance,
     is_reachable_manager,
     node_hostname,
     node_label,
     node_role,
     node_state,
-    promote_keeps_quorum,
-    quorum_size,
 )
 
 
@@ -135,14 +132,15 @@ class Promote(SwarmModule):
         self.finish(describe_node(after_node[0]) if after_node else None, ManagerCensus(after_nodes).total)
 
     def check_can_promote(self, node, census):
+        after = census.after_promote()
         if node_state(node) != 'ready':
             self.client.fail(
                 'Refusing to promote node %s: its status is %s, not ready. A manager that cannot join raft lowers '
                 'the fault tolerance: with it N would be %d and the quorum %d, but it could not vote. Nothing was '
                 'changed. Start the node (or its engine) first, or promote another worker.'
-                % (node_label(node), node_state(node), census.total + 1, quorum_size(census.total + 1)),
+                % (node_label(node), node_state(node), after.total, after.size),
                 node_before=describe_node(node))
-        if not promote_keeps_quorum(census.total, census.reachable_count):
+        if not (census.quorum.has and after.has):
             unreachable = ', '.join(node_hostname(item) or item['ID'] for item in census.unreachable) or 'none'
             self.client.fail(
                 'Refusing to promote %s: the swarm has N=%d managers, R=%d reachable (unreachable: %s). With %s, N=%d '
@@ -150,13 +148,12 @@ class Promote(SwarmModule):
                 'the unreachable managers first (swarmops.lifecycle.demote with remove: true, or recover.yml, which '
                 'removes ghosts before it promotes), then promote.'
                 % (node_label(node), census.total, census.reachable_count, unreachable, node_hostname(node) or node['ID'],
-                   census.total + 1, quorum_size(census.total + 1), node_hostname(node) or node['ID']),
+                   after.total, after.size, node_hostname(node) or node['ID']),
                 node_before=describe_node(node), managers=census.summary())
-        if (census.total + 1) % 2 == 0:
+        if not after.odd:
             self.module.warn('Promoting %s leaves %d managers, an even count: quorum %d, fault tolerance %d, the same '
                              'as with %d. Promote one more node to gain fault tolerance.'
-                             % (node_label(node), census.total + 1, quorum_size(census.total + 1),
-                                fault_tolerance(census.total + 1), census.total))
+                             % (node_label(node), after.total, after.size, after.fault_tolerance_max, census.total))
 
     def wait_until_reachable(self, node):
         def reachable():

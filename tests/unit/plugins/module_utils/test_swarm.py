@@ -426,3 +426,59 @@ def test_a_node_update_that_always_loses_the_race_fails_naming_the_node():
         client.update_node_spec(client.inspect_node('id-w1'), Availability='drain')
     assert str(failure.value).startswith('Docker engine refused to update node w1 (id-w1) (Availability=drain)')
     assert 'out of sequence' in str(failure.value) and len(engine.calls_named('update_node')) == 3
+
+
+# --- Quorum: the census and what a promotion or a demotion would make of it ---
+
+@pytest.mark.parametrize('total, reachable, size, has, tolerance, tolerance_max, odd', [
+    (1, 1, 1, True, 0, 0, True),
+    (2, 2, 2, True, 0, 0, False),
+    (3, 3, 2, True, 1, 1, True),
+    (3, 2, 2, True, 0, 1, True),
+    (3, 1, 2, False, 0, 1, True),
+    (4, 3, 3, True, 0, 1, False),
+    (5, 5, 3, True, 2, 2, True),
+    (5, 2, 3, False, 0, 2, True),
+    (0, 0, 0, False, 0, 0, False),
+])
+def test_quorum_values(total, reachable, size, has, tolerance, tolerance_max, odd):
+    quorum = swarm.Quorum(total, reachable)
+    assert (quorum.size, quorum.has, quorum.fault_tolerance, quorum.fault_tolerance_max, quorum.odd) == (
+        size, has, tolerance, tolerance_max, odd)
+
+
+@pytest.mark.parametrize('total, reachable, target_reachable, after, keeps', [
+    (3, 3, True, (2, 2), True),
+    (3, 2, True, (2, 1), False),   # one ghost: demoting a live manager leaves 1 of 2
+    (3, 2, False, (2, 2), True),   # demoting the ghost leaves 2 of 2
+    (5, 3, True, (4, 2), False),
+    (5, 4, False, (4, 4), True),
+])
+def test_after_demote(total, reachable, target_reachable, after, keeps):
+    result = swarm.Quorum(total, reachable).after_demote(target_reachable)
+    assert result == swarm.Quorum(*after)
+    assert result.has is keeps
+    assert swarm.demote_keeps_quorum(total, reachable, target_reachable) is keeps
+
+
+@pytest.mark.parametrize('total, reachable, after, keeps', [
+    (3, 3, (4, 3), True),
+    (3, 2, (4, 2), False),   # four managers need three: quorum would hang on the newcomer
+    (1, 1, (2, 1), False),   # two need two: the first promotion hangs on the newcomer too
+    (5, 4, (6, 4), True),
+])
+def test_after_promote(total, reachable, after, keeps):
+    result = swarm.Quorum(total, reachable).after_promote()
+    assert result == swarm.Quorum(*after)
+    assert result.has is keeps
+    assert swarm.promote_keeps_quorum(total, reachable) is keeps
+
+
+def test_the_census_what_ifs_count_a_ghost_as_no_vote():
+    nodes = [make_node('id-m1', 'm1', role='manager', leader=True), make_node('id-m2', 'm2', role='manager'),
+             make_node('id-m3', 'm3', role='manager', reachability='unreachable', state='down')]
+    census = swarm.ManagerCensus(nodes)
+    assert census.quorum == swarm.Quorum(3, 2)
+    assert census.after_demote(nodes[2]) == swarm.Quorum(2, 2)
+    assert census.after_demote(nodes[1]) == swarm.Quorum(2, 1)
+    assert census.after_promote() == swarm.Quorum(4, 2)
