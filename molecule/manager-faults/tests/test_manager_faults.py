@@ -1,0 +1,132 @@
+"""Faults in the manager phase of maintain.yml on the machine-like hosts: judged from the runs'
+outputs, the outside prober and the engines (reached over SSH, as Ansible reached them)."""
+import json
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+from swarm_checks import INVENTORY, PROBE_MAX_GAP, check_coverage, load, rows_of  # noqa: E402
+
+MANAGERS = INVENTORY.get_hosts("docker_managers")
+WORKERS = INVENTORY.get_hosts("docker_workers")
+ALL = MANAGERS + WORKERS
+testinfra_hosts = MANAGERS[:1]
+
+FACTS = load("facts.json")
+DRAIN_TASK = "TASK [swarmops.lifecycle.rolling_maintenance : Drain the node"
+
+
+def flat(log):
+    """The log with every run of whitespace made one space (YAML output folds long lines)."""
+    return " ".join(log.split())
+
+
+def stop_message(log):
+    """The text of the run's 'Maintenance stopped on ...' failure, as one line ('' when there is none)."""
+    match = re.search(r"Maintenance stopped on .*?(?=\n\n|PLAY RECAP)", log, re.S)
+    return flat(match.group(0)) if match else ""
+
+
+def drained_hosts(log):
+    """The hosts whose drain task ran, in the order the run drained them."""
+    hosts = []
+    for part in log.split(DRAIN_TASK)[1:]:
+        match = re.search(r"^(?:changed|ok|fatal): \[([^\]\s]+)", part, re.M)
+        if match:
+            hosts.append(match.group(1))
+    return hosts
+
+
+def short(host):
+    return host.split(".")[0]
+
+
+def rc_of(log):
+    return log.rstrip().rsplit("RC=", 1)[-1]
+
+
+def test_the_faults_hit_the_manager_phase():
+    # Every faulted run got past the workers: each drained both workers before the faulted manager.
+    for name in ("fault1-run.log", "fault2-run.log", "fault4-run.log", "fault3-run.log"):
+        drained = drained_hosts(load(name))
+        assert set(WORKERS) <= set(drained), (name, drained)
+        assert drained[-1] in MANAGERS, (name, drained)
+
+
+def test_an_engine_that_does_not_come_back_stops_the_run_naming_the_node():
+    log = load("fault1-run.log")
+    assert rc_of(log) != "0", log[-2000:]
+    message = stop_message(log)
+    assert message.startswith("Maintenance stopped on %s" % FACTS["target"]), message or log[-3000:]
+    assert "at step 'maintenance'" in message and "docker.service" in message, message
+    # The run touched no manager after the one whose engine failed.
+    assert drained_hosts(log)[-1] == FACTS["target"], drained_hosts(log)
+
+
+def test_quorum_lost_mid_run_stops_without_touching_another_node_and_says_run_recover():
+    log = load("fault2-run.log")
+    assert rc_of(log) != "0", log[-2000:]
+    message = stop_message(log)
+    assert message.startswith("Maintenance stopped on %s" % FACTS["target"]), message or log[-3000:]
+    assert "No manager answers with quorum" in message and "run recover.yml" in message, message
+    for name in FACTS["stopped"]:
+        assert name in message, (name, message)
+    assert drained_hosts(log)[-1] == FACTS["target"], drained_hosts(log)
+    assert FACTS["untouched"], FACTS
+    # The way out the message gives: recover.yml, once the machines are back, then a re-run.
+    assert rc_of(load("fault2-recover.log")) == "0"
+
+
+def test_a_cut_manager_running_the_steps_stops_the_run_naming_it_or_is_ridden_out():
+    log = load("fault4-run.log")
+    message = stop_message(log)
+    if rc_of(log) == "0":
+        assert not message, message
+        return
+    assert message.startswith("Maintenance stopped on %s" % FACTS["target"]), message or log[-3000:]
+    assert "The manager that ran this step, %s, no longer answers." % FACTS["delegate"] in message, message
+    assert drained_hosts(log)[-1] == FACTS["target"], drained_hosts(log)
+
+
+def test_the_leader_killed_while_draining_stops_the_run_naming_it_or_is_ridden_out():
+    log = load("fault3-run.log")
+    drained = drained_hosts(log)
+    # The leader is maintained last: its drain was the run's last one.
+    assert drained[-1] == FACTS["leader3"], drained
+    message = stop_message(log)
+    if rc_of(log) != "0":
+        assert message.startswith("Maintenance stopped on %s" % FACTS["leader3"]), message or log[-3000:]
+
+
+@pytest.mark.parametrize("name", ["fault1-rerun.log", "fault2-rerun.log", "fault4-rerun.log", "fault3-rerun.log"])
+def test_the_rerun_after_the_repair_completes(name):
+    log = load(name)
+    assert rc_of(log) == "0", log[-2000:]
+    assert re.search(r"Run \S+: complete", log), log[-2000:]
+
+
+def test_solo_answered_from_outside_at_every_tick_through_every_fault():
+    windows = load("windows.json")
+    ticks = rows_of("probe.jsonl")
+    problems = check_coverage([tick["t"] for tick in ticks], windows, PROBE_MAX_GAP, "the prober")
+    assert not problems, problems
+    start, end = windows["faults"]
+    blind = [tick for tick in ticks if start <= tick["t"] <= end and not tick["ok"]]
+    assert blind == [], "no node served port 8080 at %d ticks, first: %s" % (len(blind), blind[:3])
+
+
+def test_the_swarm_is_whole_after_the_faults(host):
+    nodes = json.loads(host.check_output(
+        "docker node inspect $(docker node ls -q) --format '{{json .}}' | paste -sd, | sed 's/^/[/;s/$/]/'"))
+    assert sorted(node["Description"]["Hostname"] for node in nodes) == sorted(short(name) for name in ALL)
+    assert all(node["Status"]["State"] == "ready" and node["Spec"]["Availability"] == "active" for node in nodes), [
+        (node["Description"]["Hostname"], node["Status"]["State"], node["Spec"]["Availability"]) for node in nodes]
+    managers = [node for node in nodes if node["Spec"]["Role"] == "manager"]
+    assert len(managers) == 5 and all(node["ManagerStatus"]["Reachability"] == "reachable" for node in managers)
+    replicas = dict(line.split() for line in host.check_output(
+        "docker service ls --format '{{.Name}} {{.Replicas}}'").splitlines())
+    assert replicas.get("web") == "4/4" and replicas.get("solo") == "1/1", replicas
+    assert "slow-stop" not in replicas, replicas
