@@ -8,7 +8,9 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import ALL, MANAGERS, WORKERS, engine_host, node_inspect, read, running_tasks  # noqa: E402
+from swarm_checks import (  # noqa: E402
+    ALL, MANAGERS, PROBE_MAX_GAP, SAMPLE_MAX_GAP, WORKERS, check_coverage, engine_host, load, node_inspect, read,
+    rows_of, running_tasks)
 
 # The scenario injects its faults on the first worker and cuts off the last manager.
 WORKER = WORKERS[0]
@@ -93,6 +95,56 @@ def test_rerun_after_the_repair_completed(fault):
 def test_rerun_took_the_stopped_node_first(fault):
     moved = re.findall(r"Moved off (\S+):", read("fault%d-rerun.log" % fault))
     assert moved and moved[0] == WORKER, moved
+
+
+# -- measured through every fault (issue 14.5) --------------------------------------------
+
+RUNS = ["fault%d-%s" % (fault, kind) for fault in (1, 2, 3, 4) for kind in ("run", "rerun")]
+
+
+@pytest.fixture(scope="module")
+def windows():
+    return load("windows.json")
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return [row for row in rows_of("samples.jsonl") if "error" not in row]
+
+
+def test_every_run_has_a_window(windows):
+    assert sorted(windows) == sorted(RUNS), windows
+    assert all(end > start for start, end in windows.values()), windows
+
+
+def test_samplers_covered_every_run_with_bounded_gaps(windows, samples):
+    # The samplers are blind while the swarm elects a leader (fault 2): up to SAMPLE_MAX_GAP.
+    problems = check_coverage([row["t"] for row in samples], windows, SAMPLE_MAX_GAP, "the samplers")
+    assert not problems, problems
+
+
+def test_single_answered_from_outside_at_every_tick_through_every_fault(windows):
+    ticks = rows_of("probe.jsonl")
+    problems = check_coverage([tick["t"] for tick in ticks], windows, PROBE_MAX_GAP, "the prober")
+    assert not problems, problems
+    blind = [tick for tick in ticks if not tick["ok"]
+             and any(start <= tick["t"] <= end for start, end in windows.values())]
+    assert blind == [], "no node served port 8080 at %d ticks, first: %s" % (len(blind), blind[:3])
+
+
+def test_single_always_had_a_running_task(samples):
+    zero = [row["t"] for row in samples if row["running"].get("single", 0) == 0]
+    assert not zero, "single had no running task at %d samples, first at %s" % (len(zero), zero[:3])
+
+
+def test_fault1_surged_the_single_replica_it_was_given_and_the_rerun_undid_it(windows, samples):
+    # The single replica was placed on the worker before fault 1: its drain had to surge it.
+    start, end = windows["fault1-run"]
+    during = [row["desired"].get("single") for row in samples if start <= row["t"] <= end]
+    assert 2 in during, "single was not surged during fault 1's drain: desired %s" % sorted(set(during))
+    rerun_end = windows["fault1-rerun"][1]
+    after = [row["desired"].get("single") for row in samples if rerun_end <= row["t"] <= rerun_end + 10]
+    assert after and set(after) == {1}, "after fault 1's re-run single's desired count was %s" % sorted(set(after))
 
 
 # -- the swarm afterwards, from the engines ---------------------------------------------
