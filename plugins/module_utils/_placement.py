@@ -10,7 +10,8 @@ PRIVATE to the collection: the interface may change without notice.
 It reads what swarmkit's scheduler filters on (manager/scheduler/filter.go): the node's state
 and availability, placement constraints (manager/constraint), platforms, resource reservations
 (CPU, memory, discrete generic resources) against what the node has left, and
-``Placement.MaxReplicas``. Placement preferences only order nodes; they never make one
+``Placement.MaxReplicas``, and host-mode published ports (one task per node and port, none
+where another live task holds the port). Placement preferences only order nodes; they never make one
 ineligible, so they are not modelled here.
 """
 
@@ -139,6 +140,20 @@ def reservations_of(template):
             _generic(reservations))
 
 
+def host_ports(service):
+    """The ports a service publishes in host mode (the routing mesh's ingress ports do not bind a node)."""
+    ports = ((service.get('Spec') or {}).get('EndpointSpec') or {}).get('Ports') or []
+    return set(int(port['PublishedPort']) for port in ports
+               if port.get('PublishMode') == 'host' and port.get('PublishedPort'))
+
+
+def task_host_ports(task):
+    """The host-mode ports a task holds on its node, as the engine reports them (Status.PortStatus)."""
+    ports = ((task.get('Status') or {}).get('PortStatus') or {}).get('Ports') or []
+    return set(int(port['PublishedPort']) for port in ports
+               if port.get('PublishMode') == 'host' and port.get('PublishedPort'))
+
+
 def _task_reservations(task):
     return reservations_of(task.get('Spec'))
 
@@ -188,6 +203,7 @@ class Placement(object):
         self.platforms = list(placement.get('Platforms') or [])
         self.max_per_node = int(placement.get('MaxReplicas') or 0)
         self.reservation = reservations_of(template)
+        self.host_ports = host_ports(service)
         self.unknown_constraints = unknown_constraints(self.constraints)
 
     def why_not(self, node):
@@ -214,6 +230,12 @@ class Placement(object):
         limits = []
         if self.max_per_node:
             limits.append(self.max_per_node)
+        if self.host_ports:
+            # swarmkit's HostPortFilter: one task per node and port, none where another task holds it.
+            held = [task for task in tasks if task.get('NodeID') == node.get('ID') and task_is_live(task)
+                    and task.get('ServiceID') != self.service_id and task.get('ID') not in leaving
+                    and self.host_ports & task_host_ports(task)]
+            limits.append(0 if held else 1)
         more = fits(node, tasks, self.reservation, leaving)
         if more is not None:
             limits.append(own + more)
@@ -232,6 +254,9 @@ class Placement(object):
         parts = ['%d eligible node(s)' % len(eligible)]
         if self.max_per_node:
             parts.append('max_replicas_per_node %d' % self.max_per_node)
+        if self.host_ports:
+            parts.append('host port %s published in host mode (one task per node, none where another task holds '
+                         'it)' % ', '.join(str(port) for port in sorted(self.host_ports)))
         cpu, memory, generic = self.reservation
         if cpu or memory or generic:
             parts.append('the free resources for its reservations')

@@ -156,6 +156,11 @@ class FakeEngine(object):
         task = {'ID': 'task%03d' % self._task_counter, 'ServiceID': service['ID'],
                 'NodeID': self.node(node)['ID'] if node else '', 'DesiredState': desired,
                 'Status': {'State': state}, 'Slot': slot}
+        if node and self.host_ports(service):
+            # A task with a node holds its host-mode ports there, as the engine reports them.
+            task['Status']['PortStatus'] = {'Ports': [
+                {'Protocol': 'tcp', 'TargetPort': 80, 'PublishedPort': port, 'PublishMode': 'host'}
+                for port in sorted(self.host_ports(service))]}
         self.tasks_table.append(task)
         return task
 
@@ -187,12 +192,30 @@ class FakeEngine(object):
         wanted = self.reserves(service['Spec'].get('TaskTemplate'))
         if any(wanted):
             nodes = [node for node in nodes if self.has_room(node, wanted)]
+        ports = self.host_ports(service)
+        if ports:
+            # swarmkit's HostPortFilter: a node whose live tasks hold one of the ports cannot take the task.
+            nodes = [node for node in nodes if not [
+                task for task in self.tasks_table if task['NodeID'] == node['ID'] and task['Status']['State'] in LIVE
+                and task['DesiredState'] == 'running' and ports & self.host_ports(task['ServiceID'])]]
         limit = placement.get('MaxReplicas') or 0
         if limit and not for_global:
             nodes = [node for node in nodes if len([task for task in self.tasks_table if task['ServiceID'] == service['ID']
                                                     and task['NodeID'] == node['ID']
                                                     and task['DesiredState'] == 'running']) < limit]
         return nodes
+
+    def host_ports(self, service):
+        """The ports a service publishes in host mode (EndpointSpec.Ports with PublishMode host)."""
+        service = self.service(service) if not isinstance(service, dict) else service
+        return set(int(port.get('PublishedPort')) for port in ((service['Spec'].get('EndpointSpec') or {}).get('Ports') or [])
+                   if port.get('PublishMode') == 'host' and port.get('PublishedPort'))
+
+    def publish_host_port(self, service, port):
+        """Publish a port of the service in host mode, as ``--publish mode=host,published=PORT,target=80`` does."""
+        spec = self.service(service)['Spec']
+        spec['EndpointSpec'] = {'Mode': 'vip', 'Ports': [
+            {'Protocol': 'tcp', 'TargetPort': 80, 'PublishedPort': port, 'PublishMode': 'host'}]}
 
     @staticmethod
     def reserves(template):

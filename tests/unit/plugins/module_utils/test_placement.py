@@ -12,7 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement, platform_matches
-from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import cluster, make_service
+from ansible_collections.swarmops.lifecycle.tests.unit.fake_engine import cluster, make_node, make_service
 
 
 def node_with(platform=None, resources=None):
@@ -78,3 +78,23 @@ def test_capacity_names_why_no_other_node_can_run_it():
     assert count == 0
     assert "it does not match the constraint 'node.role == worker'" in reason and 'it is down' in reason
     assert placement.capacity(nodes, [], exclude=('id-m1',)) == (None, '')
+
+
+def test_a_host_mode_port_allows_one_task_per_node_and_none_where_another_service_holds_it():
+    nodes = [make_node('id-a', 'a'), make_node('id-b', 'b'), make_node('id-c', 'c')]
+    solo = make_service('s-solo', 'solo')
+    solo['Spec']['EndpointSpec'] = {'Ports': [{'PublishedPort': 8080, 'TargetPort': 80, 'PublishMode': 'host'}]}
+    held = {'ID': 't-other', 'ServiceID': 's-other', 'NodeID': 'id-c', 'DesiredState': 'running',
+            'Status': {'State': 'running', 'PortStatus': {'Ports': [{'PublishedPort': 8080, 'PublishMode': 'host'}]}}}
+    own = {'ID': 't-solo', 'ServiceID': 's-solo', 'NodeID': 'id-a', 'DesiredState': 'running',
+           'Status': {'State': 'running', 'PortStatus': {'Ports': [{'PublishedPort': 8080, 'PublishMode': 'host'}]}}}
+    placement = Placement(solo)
+    assert placement.host_ports == {8080}
+    assert [placement.room_on(node, [held, own]) for node in nodes] == [1, 1, 0]
+    capacity, reason = placement.capacity(nodes, [held, own], exclude=['id-a'])
+    assert capacity == 1 and 'host port 8080' in reason
+    # Once the other task is leaving, its node can take one.
+    assert placement.room_on(nodes[2], [held, own], leaving=['t-other']) == 1
+    # An ingress-published port binds no node.
+    solo['Spec']['EndpointSpec']['Ports'][0]['PublishMode'] = 'ingress'
+    assert Placement(solo).room_on(nodes[2], [held]) is None

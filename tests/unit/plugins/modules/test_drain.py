@@ -220,6 +220,41 @@ def test_with_a_budget_that_allows_the_loss_the_drain_does_not_wait_for_what_can
     assert result['elapsed'] < 60
 
 
+def test_a_surged_single_replica_on_a_host_port_does_not_wait_for_a_second_node(workload, run_module):
+    # Found by the manager-faults scenario: solo on the two workers, publishing 8080 in host mode.
+    # The surge copy ran on w2; the original's replacement could go nowhere (w2 holds the port), and
+    # the drain waited for 2 running elsewhere until its timeout, leaving the node drained.
+    workload.constrain('solo', 'node.role == worker')
+    workload.publish_host_port('solo', 8080)
+    workload.tasks_table = [task for task in workload.tasks_table if task['ServiceID'] != 's-solo']
+    workload.place('solo', 'w1')
+    result = run_module(drain, dict(node='w1', surge=True, timeout=60))
+    assert not result.failed, result.msg
+    assert workload.node('w1')['Spec']['Availability'] == 'drain'
+    assert workload.running('solo', exclude='w1') == 1
+    # The surge was undone: one replica again, no surge record left.
+    spec = workload.service('solo')['Spec']
+    assert spec['Mode']['Replicated']['Replicas'] == 1 and SURGE_LABEL not in spec['Labels']
+    # Never without a running copy, and returned when solo had moved, not at the timeout.
+    assert min(workload.running_history['s-solo']) >= 1
+    assert result['elapsed'] < 60
+    services = dict((service['name'], service) for service in result['services'])
+    assert services['solo']['placeable_elsewhere'] == 1
+
+
+def test_a_node_whose_host_port_another_service_holds_cannot_take_the_task(workload, run_module):
+    # w2 runs "other" on 8080 in host mode: solo (8080 too, workers only) has nowhere to go.
+    workload.constrain('solo', 'node.role == worker')
+    workload.publish_host_port('solo', 8080)
+    workload.services_table.append(make_service('s-other', 'other', replicas=1))
+    workload.publish_host_port('other', 8080)
+    workload.place('other', 'w2')
+    result = run_module(drain, dict(node='w1', min_available=1, surge=True, timeout=30))
+    assert result.failed and changes(workload) == []
+    assert 'solo: 1 replicas, min_available needs 1, but the other nodes can run only 0 of them' in result.msg, result.msg
+    assert 'host port 8080' in result.msg, result.msg
+
+
 def test_reservations_count_what_the_other_nodes_have_left(workload, run_module):
     # Each node has 2 CPUs; big reserves 1.5 CPU per task: one per node. w2 is full of another service.
     for node in workload.nodes_table:
