@@ -76,8 +76,17 @@ def test_quorum_lost_mid_run_stops_without_touching_another_node_and_says_run_re
         assert name in message, (name, message)
     assert drained_hosts(log)[-1] == FACTS["target"], drained_hosts(log)
     assert FACTS["untouched"], FACTS
+    # Without quorum nobody could mark the lock as failed: the message says how to break it.
+    assert "rolling_maintenance_break_lock=true" in message, message
     # The way out the message gives: recover.yml, once the machines are back, then a re-run.
     assert rc_of(load("fault2-recover.log")) == "0"
+
+
+def test_the_lock_left_running_was_refused_until_broken_after_its_ttl():
+    # Issue 12.4: break_lock after the TTL. The re-run broke the stopped run's lock (it resumed it).
+    log = load("fault2-rerun.log")
+    assert rc_of(log) == "0", log[-2000:]
+    assert "(resumed after a failed run)" in log, log[-3000:]
 
 
 def test_a_cut_manager_running_the_steps_stops_the_run_naming_it_or_is_ridden_out():
