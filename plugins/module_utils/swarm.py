@@ -640,6 +640,21 @@ class SwarmClient(object):
             self.fail('Docker engine refused to %s: %s%s' % (what, text, refused_suffix))
         return None
 
+    def set_raft_snapshot_interval(self, value):
+        """Set the swarm spec's Raft.SnapshotInterval through the compare-and-swap writer (read, change
+        only the interval, write at the version read; again when another writer came first).
+        Returns the interval it replaced."""
+        what = 'set the raft snapshot interval to %d' % value
+        for dummy in range(5):
+            swarm = self.inspect_swarm(what)
+            spec = dict(swarm.get('Spec') or {})
+            before = (spec.get('Raft') or {}).get('SnapshotInterval') or 10000
+            spec['Raft'] = dict(spec.get('Raft') or {}, SnapshotInterval=value)
+            if self.write_swarm_spec(swarm['Version']['Index'], spec, what) is None:
+                return before
+            self.sleep(0.2)
+        self.fail('Could not %s: the swarm kept changing under five compare-and-swap writes in a row.' % what)
+
     def nodes(self, purpose):
         """The node list; fails with the reason and the way out when the swarm cannot serve it."""
         try:

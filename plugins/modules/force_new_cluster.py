@@ -467,20 +467,11 @@ class ForceNewCluster(SwarmModule):
             return set(os.listdir(snapshots)) if snapshots and os.path.isdir(snapshots) else set()
 
         before = listing()
-        swarm = self.client.call('inspect the new swarm', self.client.api.inspect_swarm)
-        swarm.pop('JoinTokens', None)
-        spec = swarm.get('Spec') or {}
-        interval = (spec.get('Raft') or {}).get('SnapshotInterval') or 10000
-        for value in (1, interval):
-            current = self.client.call('inspect the new swarm', self.client.api.inspect_swarm)
-            current.pop('JoinTokens', None)
-            new_spec = dict(current.get('Spec') or {})
-            new_spec['Raft'] = dict(new_spec.get('Raft') or {}, SnapshotInterval=value)
-            self.client.call('set the raft snapshot interval to %d' % value, self.client.api.update_swarm,
-                             version=current['Version']['Index'], swarm_spec=new_spec)
-            if value == 1 and snapshots:
-                outcome = self.client.wait_until(lambda: (bool(listing() - before), None))
-                self.result['fresh_snapshot'] = outcome.done
+        interval = self.client.set_raft_snapshot_interval(1)
+        if snapshots:
+            outcome = self.client.wait_until(lambda: (bool(listing() - before), None))
+            self.result['fresh_snapshot'] = outcome.done
+        self.client.set_raft_snapshot_interval(interval)
         if not snapshots:
             self.result['fresh_snapshot'] = None
 

@@ -365,3 +365,23 @@ def test_one_election_window_shared_by_every_module():
     assert not hasattr(force_new_cluster, 'QUORUM_LOSS_CONFIRM_SECONDS')
     # Election tick 10 x 1 s, randomised up to twice that: 20 s, with margin.
     assert swarm.LEADER_ELECTION_SECONDS >= 25
+
+
+def test_the_snapshot_interval_write_that_loses_a_race_is_read_and_written_again(lost, run_module):
+    # Another writer changes the swarm (a label) just before the first interval write: the
+    # compare-and-swap fails, and the module reads the swarm again and writes on top of it,
+    # keeping the other writer's label (it used to fail on "update out of sequence").
+    state = dict(raced=False)
+
+    def another_writer(engine):
+        if not state['raced'] and engine.swarm_spec.get('Raft', {}).get('SnapshotInterval', 10000) == 10000:
+            state['raced'] = True
+            engine.swarm_version += 1
+            engine.swarm_spec = dict(engine.swarm_spec, Labels={'team': 'ops'})
+
+    lost.before_update_swarm = another_writer
+    result = run_module(force_new_cluster, dict())
+    assert not result.failed, result.get('msg')
+    updates = lost.calls_named('update_swarm')
+    assert [call[2]['Raft']['SnapshotInterval'] for call in updates] == [1, 1, 10000]
+    assert lost.swarm_spec['Raft']['SnapshotInterval'] == 10000 and lost.swarm_spec['Labels'] == {'team': 'ops'}
