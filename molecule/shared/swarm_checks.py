@@ -109,3 +109,15 @@ def check_coverage(times, windows, max_gap, what):
         if blind:
             problems.append("%s blind for more than %.1f s during run %s: %s" % (what, max_gap, name, blind))
     return problems
+
+
+def probe_problems(windows, name="probe.jsonl", port=8080):
+    """Problems with an outside prober's record over the runs' windows: its coverage (PROBE_MAX_GAP)
+    and every tick inside a window at which no node answered. Returns (problems, ticks inside)."""
+    ticks = rows_of(name)
+    problems = check_coverage([tick["t"] for tick in ticks], windows, PROBE_MAX_GAP, "the prober")
+    inside = [tick for tick in ticks if any(start <= tick["t"] <= end for start, end in windows.values())]
+    blind = [tick for tick in inside if not tick["ok"]]
+    if blind:
+        problems.append("no node served port %d at %d ticks, first: %s" % (port, len(blind), blind[:3]))
+    return problems, inside

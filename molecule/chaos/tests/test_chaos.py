@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
 from swarm_checks import (  # noqa: E402
-    ALL, MANAGERS, PROBE_MAX_GAP, SAMPLE_MAX_GAP, WORKERS, check_coverage, engine_host, load, node_inspect, read,
+    ALL, MANAGERS, SAMPLE_MAX_GAP, WORKERS, check_coverage, engine_host, load, node_inspect, probe_problems, read,
     rows_of, running_tasks)
 
 # The scenario injects its faults on the first worker and cuts off the last manager.
@@ -124,12 +124,9 @@ def test_samplers_covered_every_run_with_bounded_gaps(windows, samples):
 
 
 def test_single_answered_from_outside_at_every_tick_through_every_fault(windows):
-    ticks = rows_of("probe.jsonl")
-    problems = check_coverage([tick["t"] for tick in ticks], windows, PROBE_MAX_GAP, "the prober")
+    problems, inside = probe_problems(windows)
     assert not problems, problems
-    blind = [tick for tick in ticks if not tick["ok"]
-             and any(start <= tick["t"] <= end for start, end in windows.values())]
-    assert blind == [], "no node served port 8080 at %d ticks, first: %s" % (len(blind), blind[:3])
+    assert len(inside) > 1000, len(inside)
 
 
 def test_single_always_had_a_running_task(samples):

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import INVENTORY, PROBE_MAX_GAP, check_coverage, load, rows_of  # noqa: E402
+from swarm_checks import INVENTORY, load, probe_problems  # noqa: E402
 
 MANAGERS = INVENTORY.get_hosts("docker_managers")
 WORKERS = INVENTORY.get_hosts("docker_workers")
@@ -118,13 +118,9 @@ def test_the_rerun_after_the_repair_completes(name):
 
 
 def test_solo_answered_from_outside_at_every_tick_through_every_fault():
-    windows = load("windows.json")
-    ticks = rows_of("probe.jsonl")
-    problems = check_coverage([tick["t"] for tick in ticks], windows, PROBE_MAX_GAP, "the prober")
+    problems, inside = probe_problems(load("windows.json"))
     assert not problems, problems
-    start, end = windows["faults"]
-    blind = [tick for tick in ticks if start <= tick["t"] <= end and not tick["ok"]]
-    assert blind == [], "no node served port 8080 at %d ticks, first: %s" % (len(blind), blind[:3])
+    assert len(inside) > 1000, len(inside)
 
 
 def test_the_swarm_is_whole_after_the_faults(host):
