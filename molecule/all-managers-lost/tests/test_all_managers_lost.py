@@ -27,6 +27,19 @@ def test_a_worker_answered_http_at_every_tick_from_the_loss_to_the_recovery():
     assert end - start > 30 and len(inside) > 200, (end - start, len(inside))
 
 
+def test_site_refused_a_second_swarm_while_the_workers_belong_to_one_without_managers():
+    log = load("site-without-managers.log")
+    assert not log.rstrip().endswith("RC=0"), log[-2000:]
+    flat = " ".join(log.split())
+    assert "are in a swarm, but no reachable host of 'swarm_managers' manages it" in flat, log[-3000:]
+    assert "Recover the managers first (playbooks/recover.yml)" in flat
+    named = flat.split("are in a swarm", 1)[0][-200:]
+    for worker in WORKERS:
+        assert worker in named, named
+    # Nothing was initialised: the recover.yml that followed still found every manager lost.
+    assert "Case: all_managers_lost" in load("recover-check.log")
+
+
 def test_recover_planned_a_restore_and_did_it():
     check = load("recover-check.log")
     assert "Case: all_managers_lost" in check

@@ -1,12 +1,14 @@
 """Verify the five-node swarm from the engines: every assertion reads a real engine."""
 import json
 import os
+import re
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import INVENTORY, MANAGERS, WORKERS, engine_host, http_get, node_inspect, running_tasks  # noqa: E402
+from swarm_checks import (  # noqa: E402
+    INVENTORY, MANAGERS, WORKERS, assert_changed_nothing, engine_host, http_get, load, node_inspect, running_tasks)
 
 # The inventory directory: molecule's generated file plus the lab inventory it links.
 testinfra_hosts = MANAGERS + WORKERS
@@ -81,3 +83,15 @@ def test_replicated_service_runs_and_serves(manager):
     # Each running task answers HTTP on its node's host-mode port.
     for task in tasks:
         assert http_get(lab_host(task["Node"]), 8080) == "ok"
+
+
+def test_site_demoted_the_worker_promoted_by_hand_and_then_changed_nothing(nodes):
+    # Issue 12.4: "site.yml demotes hosts of the worker group that are managers".
+    log = load("site-after-hand-promotion.log")
+    assert log.rstrip().endswith("RC=0"), log[-2000:]
+    worker = WORKERS[0]
+    demoted = log.split("TASK [swarmops.lifecycle.swarm_cluster : Demote hosts of the worker group that are managers")[1]
+    assert re.search(r"^changed: \[%s " % re.escape(worker), demoted.split("TASK [")[0], re.M), demoted[:1500]
+    by_name = dict((node["Description"]["Hostname"], node) for node in nodes)
+    assert by_name[worker]["Spec"]["Role"] == "worker" and "ManagerStatus" not in by_name[worker]
+    assert_changed_nothing(load("site-after-hand-promotion-again.log"), MANAGERS + WORKERS, "site.yml after that")
