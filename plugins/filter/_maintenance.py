@@ -146,9 +146,12 @@ def maintenance_stop(host, node_id, step, task, msg, used='', silent=(), alive=(
     whether a manager took the lock's "failed" mark; ``state``: the node as the failure left it.
     """
     silent, alive = list(silent or []), list(alive or [])
+    # A template that rendered nothing may arrive as None or as the text 'None'.
+    state = '' if state is None or str(state).strip() in ('', 'None') else str(state).strip()
     parts = ["Maintenance stopped on %s (swarm node %s) at step '%s' (task: %s): %s"
              % (host, node_id, step or 'start', task, msg or 'no message')]
-    if used and used in silent:
+    # The maintenance itself runs on the node, not through the manager picked for the other steps.
+    if used and used in silent and step != 'maintenance':
         parts.append('The manager that ran this step, %s, no longer answers.' % used)
     asked = silent + [name for name in alive if name not in silent]
     no_quorum = bool(silent) and all(name in silent for name in asked)
@@ -157,7 +160,7 @@ def maintenance_stop(host, node_id, step, task, msg, used='', silent=(), alive=(
         parts.append(
             'No manager answers with quorum (asked: %s; %s): the swarm has probably lost quorum, so no other node '
             'was touched. Do not restart more nodes: run recover.yml (it diagnoses the swarm and restores quorum; '
-            'if a leader election was under way, diagnose.yml a minute later shows whether it ended), then run '
+            'if a leader election was under way, recover.yml --check a minute later shows whether it ended), then run '
             'maintain.yml again.' % (', '.join(asked), 'engines that answered without quorum: %s' % ', '.join(answered)
                                      if answered else 'no engine answered'))
     elif silent:

@@ -181,3 +181,12 @@ def test_a_manager_that_became_the_leader_is_deferred_while_others_wait(leader, 
 
 def test_the_last_manager_left_is_not_deferred_even_as_leader():
     assert maintenance_defer('m3', 'id-m3', dict(leader=dict(id='id-m3')), True, ['m3'], []) is False
+
+
+def test_the_stop_blames_the_manager_only_for_the_steps_it_ran_and_never_prints_none():
+    text = maintenance_stop('m2', 'id-m2', 'maintenance', 'Wait', 'engine not back', used='m1', silent=['m1'],
+                            alive=['m3'], state=None)
+    assert 'no longer answers' not in text and 'state unknown' in text and 'None' not in text
+    text = maintenance_stop('m2', 'id-m2', 'reactivate', 'Reactivate', 'x', used='m1', silent=['m1'], alive=['m3'],
+                            state='None')
+    assert 'The manager that ran this step, m1, no longer answers.' in text and 'None' not in text
