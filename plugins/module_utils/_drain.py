@@ -287,8 +287,8 @@ def leftover_surge(service, nodes_by_id, tasks, node_ids):
     Returns (action, original count): 'skip' while another drain of the record's nodes may still
     be under way (one of them, not this call's, is there and not active); 'drop' when the record is
     unreadable or the count was changed since the surge (keep the count, drop the record); 'wait'
-    while the service runs fewer than its replicas on the ready nodes other than this call's (the
-    tasks kept must be running ones); else 'restore' to the original count.
+    while the service runs fewer than its original count on the ready nodes other than this call's
+    (the tasks kept must be running ones); else 'restore' to the original count.
     """
     original, surged_to, owners = surge_record(service, None)
     desired = service_replicas(service)
@@ -300,6 +300,9 @@ def leftover_surge(service, nodes_by_id, tasks, node_ids):
         return 'drop', original
     running = running_by_service([task for task in tasks if task.get('NodeID') in nodes_by_id
                                   and node_state(nodes_by_id[task['NodeID']]) == 'ready'], exclude_node=these)
-    if running.get(service.get('ID'), 0) < desired:
+    # Put back once the ready nodes other than this call's run the original count: scaling down
+    # removes tasks that are not running first, so what is kept runs. An extra copy that cannot be
+    # placed (a host port, a constraint) is not waited for.
+    if running.get(service.get('ID'), 0) < original:
         return 'wait', original
     return 'restore', original

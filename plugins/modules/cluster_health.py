@@ -22,6 +22,10 @@ description:
     meant to run and running) and no update is in progress. A global service is converged when
     every task meant to run is running and no update is in progress. An update that is
     C(paused) (it failed) is a problem too.
+  - A replicated service that a surged drain left scaled up (it carries the drain's surge record,
+    label C(swarmops.drain.surged-from), and its count is the surged one) is converged while it
+    runs at least its own count; the extra replicas are the surge, which the next drain undoes
+    (C(surged_from) in RV(services) is that count).
   - With O(wait=true) it polls until the swarm is healthy, within O(timeout).
 author:
   - swarmops.lifecycle developers (@swarmops)
@@ -109,17 +113,20 @@ nodes:
   type: list
   elements: dict
 services:
-  description: Every checked service with its mode, desired and running task counts and whether it converged.
+  description: >-
+    Every checked service with its mode, desired and running task counts and whether it converged;
+    C(surged_from) is the count a leftover surge will be put back to (V(null) without one).
   returned: always
   type: list
   elements: dict
-  sample: [{name: web, mode: replicated, desired: 4, running: 4, update_state: null, converged: true}]
+  sample: [{name: web, mode: replicated, desired: 4, running: 4, surged_from: null, update_state: null, converged: true}]
 elapsed:
   description: Seconds the module took, waiting included.
   returned: always
   type: float
 '''
 
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import surge_record
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
     ManagerCensus,
@@ -147,14 +154,21 @@ def service_health(service, tasks):
     running = len([task for task in own if task_is_running(task)])
     mode = service_mode(service)
     update_state = (service.get('UpdateStatus') or {}).get('State')
+    surged_from = None
     if mode == 'replicated':
         desired = service_replicas(service)
         counts_ok = running == desired
+        original, surged_to, dummy = surge_record(service, None)
+        if original is not None and surged_to is not None and desired == surged_to and original < desired:
+            # Left scaled up by a surged drain that was cut short: the extra replicas are the surge,
+            # which the next drain undoes; the service keeps its budget while it runs its own count.
+            surged_from = original
+            counts_ok = original <= running <= desired
     else:
         # A global service runs one task per eligible node; swarm says which by the tasks it wants to run.
         desired = len(meant_to_run)
         counts_ok = running == desired
-    return dict(name=service_name(service), mode=mode, desired=desired, running=running,
+    return dict(name=service_name(service), mode=mode, desired=desired, running=running, surged_from=surged_from,
                 update_state=update_state, converged=counts_ok and update_state not in UPDATING
                 and update_state != 'paused')
 
@@ -204,7 +218,12 @@ def health_problems(nodes, services, tasks, allowed_drained, require_odd, only_s
             problems.append('service %s has a paused (failed) update' % health['name'])
         elif health['update_state'] in UPDATING:
             problems.append('service %s is updating (%s)' % (health['name'], health['update_state']))
-        if health['running'] != health['desired']:
+        if health['surged_from'] is not None:
+            if not health['surged_from'] <= health['running'] <= health['desired']:
+                extra = health['desired'] - health['surged_from']
+                problems.append('service %s runs %d of %d replicas (%d of them a surge an interrupted drain left, '
+                                'which the next drain undoes)' % (health['name'], health['running'], health['desired'], extra))
+        elif health['running'] != health['desired']:
             problems.append('service %s runs %d of %d %s' % (
                 health['name'], health['running'], health['desired'],
                 'replicas' if health['mode'] == 'replicated' else 'tasks it wants to run'))

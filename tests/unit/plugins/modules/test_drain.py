@@ -481,11 +481,13 @@ def test_leftover_whose_count_was_changed_since_is_dropped_not_applied(workload,
 
 
 def test_leftover_counts_only_replicas_running_off_this_node(workload, run_module):
-    # solo at 2 (original 1): one task on w1, which this call drains without waiting.
+    # solo at 2 (original 1): both tasks on w1, which this call drains without waiting; none runs
+    # elsewhere, so restoring now could leave solo without a running copy. (Counting w1's tasks
+    # would make it look like 2 of the 1 it needs.)
     solo = workload.service('solo')
     solo['Spec']['Mode']['Replicated']['Replicas'] = 2
     solo['Spec']['Labels'] = {SURGE_LABEL: record(1, 2, 'id-w1')}
-    workload.place('solo', 'w2')
+    workload.place('solo', 'w1')
     workload.scheduler_paused = True
     result = run_module(drain, dict(node='w1', min_available=0, wait=False))
     assert result['restored_surges'] == [] and solo['Spec']['Mode']['Replicated']['Replicas'] == 2
@@ -614,3 +616,23 @@ def test_a_task_already_told_to_stop_is_not_surged_for(pair, run_module):
                      for call in pair.calls_named('update_service') if SURGE_LABEL in call[3]['labels'])
     assert scale_ups == {'s-duo': 4, 's-solo': 2}
     assert max(pair.running_history['s-solo']) <= 2
+
+
+def test_a_leftover_surge_whose_extra_copy_can_go_nowhere_is_restored(workload, run_module):
+    # Found by the chaos scenario: a surged drain of w1 was cut short; solo (host port 8080, workers
+    # only) stayed at 2 with 1 running on w2 and the second unplaceable. The re-run's drain of w1
+    # left it scaled up "until they run", which never happens; it keeps its budget, so it is restored.
+    from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import surge_label
+    workload.constrain('solo', 'node.role == worker')
+    workload.publish_host_port('solo', 8080)
+    solo = workload.service('solo')
+    solo['Spec']['Mode']['Replicated']['Replicas'] = 2
+    solo['Spec']['Labels'] = {SURGE_LABEL: surge_label(1, 2, ['id-w1']), 'team': 'a'}
+    workload.tasks_table = [task for task in workload.tasks_table if task['ServiceID'] != 's-solo']
+    workload.place('solo', 'w2')
+    workload.node('w1')['Spec']['Availability'] = 'drain'
+    result = run_module(drain, dict(node='w1', surge=True, timeout=60))
+    assert not result.failed, result.msg
+    assert result['restored_surges'] == [dict(name='solo', replicas_before=2, replicas_after=1)]
+    assert solo['Spec']['Mode']['Replicated']['Replicas'] == 1 and solo['Spec']['Labels'] == {'team': 'a'}
+    assert workload.running('solo') == 1 and min(workload.running_history['s-solo']) >= 1
