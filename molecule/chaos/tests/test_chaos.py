@@ -129,8 +129,11 @@ def test_single_answered_from_outside_at_every_tick_through_every_fault(windows)
     assert len(inside) > 1000, len(inside)
 
 
-def test_single_always_had_a_running_task(samples):
-    zero = [row["t"] for row in samples if row["running"].get("single", 0) == 0]
+def test_single_always_had_a_running_task_during_the_runs(windows, samples):
+    # Inside the runs' windows only: placing the replica on the worker before fault 1 restarts it
+    # (stop-first, since its host port allows one copy per node), which is the scenario's doing.
+    zero = [row["t"] for row in samples if row["running"].get("single", 0) == 0
+            and any(start <= row["t"] <= end for start, end in windows.values())]
     assert not zero, "single had no running task at %d samples, first at %s" % (len(zero), zero[:3])
 
 
