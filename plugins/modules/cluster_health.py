@@ -147,6 +147,11 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
 UPDATING = frozenset(('updating', 'rollback_started'))
 
 
+def surge_keeps_count(original, running, desired):
+    """A service left surged keeps its budget while it runs its own count, up to the surged one."""
+    return original <= running <= desired
+
+
 def service_health(service, tasks):
     """Desired and running counts of one service and whether it has converged."""
     own = [task for task in tasks if task.get('ServiceID') == service.get('ID')]
@@ -163,7 +168,7 @@ def service_health(service, tasks):
             # Left scaled up by a surged drain that was cut short: the extra replicas are the surge,
             # which the next drain undoes; the service keeps its budget while it runs its own count.
             surged_from = original
-            counts_ok = original <= running <= desired
+            counts_ok = surge_keeps_count(original, running, desired)
     else:
         # A global service runs one task per eligible node; swarm says which by the tasks it wants to run.
         desired = len(meant_to_run)
@@ -219,7 +224,7 @@ def health_problems(nodes, services, tasks, allowed_drained, require_odd, only_s
         elif health['update_state'] in UPDATING:
             problems.append('service %s is updating (%s)' % (health['name'], health['update_state']))
         if health['surged_from'] is not None:
-            if not health['surged_from'] <= health['running'] <= health['desired']:
+            if not surge_keeps_count(health['surged_from'], health['running'], health['desired']):
                 extra = health['desired'] - health['surged_from']
                 problems.append('service %s runs %d of %d replicas (%d of them a surge an interrupted drain left, '
                                 'which the next drain undoes)' % (health['name'], health['running'], health['desired'], extra))

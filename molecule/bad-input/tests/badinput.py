@@ -436,15 +436,17 @@ class Lab(object):
         """Snapshots that do not change between two reads (a precondition may still be settling)."""
         previous = self.last.get(given)
         reads = [] if previous is None else [previous]
+        current = self.snapshots(given)
+        if self.last_row is not None and self.last_row[1] == given:
+            # What the previous row left, read again: a change since its after-snapshot is its
+            # late side effect, not this row's baseline.
+            late = differences(self.compare(self.last_row[2]), self.compare(current))
+            if late:
+                self.late.setdefault(self.last_row[0], []).extend(late)
+        self.last_row = None
         for attempt in range(12 + STABLE_READS):
-            current = self.snapshots(given)
-            if attempt == 0 and self.last_row is not None and self.last_row[1] == given:
-                # What the previous row left, read again: a change since its after-snapshot is its
-                # late side effect, not this row's baseline.
-                late = differences(self.compare(self.last_row[2]), self.compare(current))
-                if late:
-                    self.late.setdefault(self.last_row[0], []).extend(late)
-            self.last_row = None
+            if attempt:
+                current = self.snapshots(given)
             if reads and self.compare(reads[-1]) != self.compare(current):
                 reads = []
             reads.append(current)

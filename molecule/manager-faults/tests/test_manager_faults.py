@@ -40,6 +40,17 @@ def drained_hosts(log):
     return hosts
 
 
+def stopped_on(name, host):
+    """The stop message of a faulted run, which must have failed and stopped on ``host`` and drained
+    no node after it; returns (log, message)."""
+    log = load(name)
+    assert rc_of(log) != "0", log[-2000:]
+    message = stop_message(log)
+    assert message.startswith("Maintenance stopped on %s" % host), message or log[-3000:]
+    assert drained_hosts(log)[-1] == host, drained_hosts(log)
+    return log, message
+
+
 def short(host):
     return host.split(".")[0]
 
@@ -57,24 +68,16 @@ def test_the_faults_hit_the_manager_phase():
 
 
 def test_an_engine_that_does_not_come_back_stops_the_run_naming_the_node():
-    log = load("fault1-run.log")
-    assert rc_of(log) != "0", log[-2000:]
-    message = stop_message(log)
-    assert message.startswith("Maintenance stopped on %s" % FACTS["target"]), message or log[-3000:]
+    # stopped_on: the run touched no manager after the one whose engine failed.
+    dummy, message = stopped_on("fault1-run.log", FACTS["target"])
     assert "at step 'maintenance'" in message and "docker.service" in message, message
-    # The run touched no manager after the one whose engine failed.
-    assert drained_hosts(log)[-1] == FACTS["target"], drained_hosts(log)
 
 
 def test_quorum_lost_mid_run_stops_without_touching_another_node_and_says_run_recover():
-    log = load("fault2-run.log")
-    assert rc_of(log) != "0", log[-2000:]
-    message = stop_message(log)
-    assert message.startswith("Maintenance stopped on %s" % FACTS["target"]), message or log[-3000:]
+    dummy, message = stopped_on("fault2-run.log", FACTS["target"])
     assert "No manager answers with quorum" in message and "run recover.yml" in message, message
     for name in FACTS["stopped"]:
         assert name in message, (name, message)
-    assert drained_hosts(log)[-1] == FACTS["target"], drained_hosts(log)
     assert FACTS["untouched"], FACTS
     # Without quorum nobody could mark the lock as failed: the message says how to break it.
     assert "rolling_maintenance_break_lock=true" in message, message
@@ -91,13 +94,11 @@ def test_the_lock_left_running_was_refused_until_broken_after_its_ttl():
 
 def test_a_cut_manager_running_the_steps_stops_the_run_naming_it_or_is_ridden_out():
     log = load("fault4-run.log")
-    message = stop_message(log)
     if rc_of(log) == "0":
-        assert not message, message
+        assert not stop_message(log), stop_message(log)
         return
-    assert message.startswith("Maintenance stopped on %s" % FACTS["target"]), message or log[-3000:]
+    dummy, message = stopped_on("fault4-run.log", FACTS["target"])
     assert "The manager that ran this step, %s, no longer answers." % FACTS["delegate"] in message, message
-    assert drained_hosts(log)[-1] == FACTS["target"], drained_hosts(log)
 
 
 def test_the_leader_killed_while_draining_stops_the_run_naming_it_or_is_ridden_out():
