@@ -176,7 +176,7 @@ def running_by_service(tasks, exclude_node=None):
     return counts
 
 
-def drain_progress(node_ids, tasks, targets, services_by_id, require_empty_node=True, node_down=False):
+def drain_progress(node_ids, tasks, targets, services_by_id, require_empty_node=True, node_down=False, at_most=None):
     """Whether a drain (of one node, or of a batch: ``node_ids`` a list) is complete, and what is
     still pending.
 
@@ -185,7 +185,9 @@ def drain_progress(node_ids, tasks, targets, services_by_id, require_empty_node=
     down) and every target is met. Before the drain itself (surge phase) only the targets count.
     A down node cannot report its tasks stopping, so there a task counts as gone once it is
     told to stop. ``node_down``: True/False for every drained node, or the set of the IDs of
-    those that are down.
+    those that are down. ``at_most`` maps service ID to the most tasks it may still mean to run,
+    anywhere: after a surge is scaled back, the wait ends once the orchestrator has told the extra
+    tasks to stop (it does so a moment after the update returns).
     """
     node_ids = node_id_set(node_ids)
     down = node_ids if node_down is True else (frozenset() if not node_down else node_id_set(node_down))
@@ -199,8 +201,18 @@ def drain_progress(node_ids, tasks, targets, services_by_id, require_empty_node=
             service = services_by_id.get(service_id) or {}
             below.append(dict(name=service_name(service) if service else service_id, id=service_id,
                               running=running.get(service_id, 0), target=target))
-    pending = dict(tasks_on_node=still_on_node, services_below_target=below)
-    return not still_on_node and not below, pending
+    meant = {}
+    for task in tasks:
+        if task.get('DesiredState') == 'running':
+            meant[task.get('ServiceID')] = meant.get(task.get('ServiceID'), 0) + 1
+    above = []
+    for service_id, limit in sorted((at_most or {}).items()):
+        if meant.get(service_id, 0) > limit:
+            service = services_by_id.get(service_id) or {}
+            above.append(dict(name=service_name(service) if service else service_id, id=service_id,
+                              tasks=meant[service_id], count=limit))
+    pending = dict(tasks_on_node=still_on_node, services_below_target=below, services_above_count=above)
+    return not still_on_node and not below and not above, pending
 
 
 # ---------------------------------------------------------------------------------------
@@ -274,6 +286,8 @@ def describe_pending(pending):
     """What a drain's wait still waits for, as one sentence."""
     parts = ['%s has %d of %d running elsewhere' % (item['name'], item['running'], item['target'])
              for item in pending['services_below_target']]
+    parts.extend('%s still means to run %d tasks, not %d (the scale-down is not applied yet)'
+                 % (item['name'], item['tasks'], item['count']) for item in pending.get('services_above_count') or [])
     if pending['tasks_on_node']:
         parts.append('%d task(s) still on the node: %s' % (len(pending['tasks_on_node']), ', '.join(
             '%s.%s (%s)' % (task['service'], task['slot'] or task['id'], task['state']) for task in pending['tasks_on_node'])))

@@ -206,7 +206,9 @@ elapsed:
   type: float
   sample: 7.2
 pending:
-  description: What was still pending when the module gave up (tasks on the node, services below target).
+  description:
+    - What was still pending when the module gave up (tasks on the node, services below target, surged services
+      whose scale-back the orchestrator has not applied yet).
   returned: on timeout
   type: dict
 '''
@@ -248,7 +250,7 @@ class Drain(SwarmModule):
     def __init__(self, module, client):
         super(Drain, self).__init__(module, client)
         self.result.update(went_down=False, restored_surges=[])
-        self.last_progress = dict(tasks_on_node=[], services_below_target=[])
+        self.last_progress = dict(tasks_on_node=[], services_below_target=[], services_above_count=[])
         self.last_nodes = {}
         self.went_down = []
 
@@ -402,7 +404,8 @@ class Drain(SwarmModule):
         if outcome.done and surge_moves:
             targets = dict((move.id, move.placeable(getattr(move, 'restore_to', None) or move.desired))
                            for move in self.moves if move.budgeted)
-            outcome = self.client.wait_until(lambda: self.progress(targets))
+            restored = dict((move.id, getattr(move, 'restore_to', None) or move.desired) for move in surge_moves)
+            outcome = self.client.wait_until(lambda: self.progress(targets, at_most=restored))
         if not outcome.done:
             self.client.fail(
                 'Timed out after %ss draining %s. The %s drained%s. Pending: %s. Check the services\' '
@@ -416,7 +419,7 @@ class Drain(SwarmModule):
                 elapsed=self.client.elapsed(), changed=self.diff.has_differences)
         self.report_services(final=True)
 
-    def progress(self, targets, require_empty_node=True):
+    def progress(self, targets, require_empty_node=True, at_most=None):
         """One poll of a wait. The nodes' states are read every time: a node that goes down while
         it drains cannot report its tasks stopping, so from then on a task counts as moved once the
         swarm told it to stop. A poll that finds no leader (an election) keeps the last progress."""
@@ -437,7 +440,8 @@ class Drain(SwarmModule):
                     self.module.warn('Node %s went down while it was draining; its tasks count as moved once the '
                                      'swarm told them to stop.' % node_label(node))
         done, self.last_progress = drain_progress(self.ids, tasks, targets, self.services_by_id,
-                                                  require_empty_node=require_empty_node, node_down=down)
+                                                  require_empty_node=require_empty_node, node_down=down,
+                                                  at_most=at_most)
         return done, self.last_progress
 
     def restore_replicas(self, surge_moves):

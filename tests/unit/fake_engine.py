@@ -126,6 +126,10 @@ class FakeEngine(object):
         self.scheduler_paused = False
         self.failing_starts = {}         # service ID -> how many of its next task starts fail
         self.slow_stops = {}             # task ID -> steps it keeps running after being told to stop
+        # As swarmkit's replicated orchestrator, which applies a lower replica count after the update
+        # returns: the steps a scale-down waits before the extra tasks are told to stop.
+        self.scale_down_lag = 0
+        self._scale_down_wait = {}       # service ID -> steps left before its scale-down applies
         self.after_update_node = None    # hook(engine, node_id, spec)
         self.on_poll = None              # hook(engine) run by nodes() and inspect_node()
         # As swarmkit's role manager: a demoted node leaves raft a few polls after the update, not
@@ -284,7 +288,9 @@ class FakeEngine(object):
             wanted = mode['Replicated']['Replicas']
             live = [task for task in self.tasks_table if task['ServiceID'] == service['ID']
                     and task['DesiredState'] == 'running']
-            if len(live) > wanted:
+            if len(live) > wanted and self._scale_down_wait.get(service['ID']):
+                self._scale_down_wait[service['ID']] -= 1
+            elif len(live) > wanted:
                 # Scale down: drop non-running tasks first, as swarmkit does.
                 live.sort(key=lambda task: task['Status']['State'] == 'running')
                 for task in live[:len(live) - wanted]:
@@ -435,6 +441,10 @@ class FakeEngine(object):
         if version != current['Version']['Index']:
             raise api_error('rpc error: code = Unknown desc = update out of sequence')
         spec = current['Spec']
+        before = (spec['Mode'].get('Replicated') or {}).get('Replicas')
+        after = (kwargs['mode'].get('Replicated') or {}).get('Replicas')
+        if before is not None and after is not None and after < before and self.scale_down_lag:
+            self._scale_down_wait[current['ID']] = self.scale_down_lag
         spec['Mode'] = copy.deepcopy(kwargs['mode'])
         if kwargs.get('labels') is not None:
             spec['Labels'] = copy.deepcopy(kwargs['labels'])

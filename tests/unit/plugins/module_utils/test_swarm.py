@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils import swarm
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import (
+    describe_pending,
     drain_progress,
     parse_min_available,
     plan_drain,
@@ -186,6 +187,20 @@ def test_plan_drain_counts_only_running_tasks_as_serving():
     assert (web.running_before, web.running_during_move, web.breaks_budget) == (4, 2, True)
 
 
+def test_drain_progress_waits_until_a_scaled_back_service_stops_its_extra_tasks():
+    engine = drain_table()
+    services = dict((service['ID'], service) for service in engine.services_table)
+    # web: 4 tasks meant to run; scaled back to 3, the orchestrator has not stopped one yet.
+    done, pending = drain_progress('id-nowhere', engine.tasks_table, {'s-web': 3}, services,
+                                   require_empty_node=False, at_most={'s-web': 3})
+    assert not done
+    assert pending['services_above_count'] == [dict(name='web', id='s-web', tasks=4, count=3)]
+    assert 'web still means to run 4 tasks, not 3' in describe_pending(pending)
+    done, pending = drain_progress('id-nowhere', engine.tasks_table, {'s-web': 3}, services,
+                                   require_empty_node=False, at_most={'s-web': 4})
+    assert done
+
+
 def test_drain_progress_reports_tasks_and_services():
     engine = drain_table()
     services = dict((service['ID'], service) for service in engine.services_table)
@@ -195,7 +210,7 @@ def test_drain_progress_reports_tasks_and_services():
     assert pending['services_below_target'] == [
         dict(name='solo', id='s-solo', running=0, target=1), dict(name='web', id='s-web', running=2, target=4)]
     done, pending = drain_progress('id-w1', engine.tasks_table, {'s-far': 2}, services, require_empty_node=False)
-    assert done and pending == dict(tasks_on_node=[], services_below_target=[])
+    assert done and pending == dict(tasks_on_node=[], services_below_target=[], services_above_count=[])
 
 
 # ---------------------------------------------------------------------------------------

@@ -143,6 +143,20 @@ def test_surge_keeps_a_single_replica_running(workload, run_module):
     assert (solo['surged_to'], solo['running_after'], solo['desired']) == (2, 1, 1)
 
 
+def test_a_surged_drain_reports_the_count_after_the_scale_down_took_effect(workload, run_module):
+    # A real orchestrator stops the extra task a moment after the scale-down returns: the drain
+    # waits for that, so that it ends with the count it restored, and reports it (modules
+    # scenario, batch surge: running_after was 2).
+    workload.scale_down_lag = 3
+    result = run_module(drain, dict(node='w1', surge=True))
+    assert not result.failed and result['surged_services'] == ['solo']
+    solo = [service for service in result['services'] if service['name'] == 'solo'][0]
+    assert (solo['surged_to'], solo['running_after']) == (2, 1)
+    meant_to_run = [task for task in workload.tasks_table
+                    if task['ServiceID'] == 's-solo' and task['DesiredState'] == 'running']
+    assert len(meant_to_run) == 1
+
+
 def test_surge_with_percent_budget(workload, run_module):
     result = run_module(drain, dict(node='w1', surge=True, min_available='100%'))
     assert not result.failed and result['surged_services'] == ['solo', 'web']
