@@ -98,3 +98,20 @@ def test_second_run_touches_nothing():
     again = read("rebalance-again.log")
     assert "Rebalanced: nothing" in again
     assert "changed=0" in again.split("PLAY RECAP")[1]
+
+
+def test_site_yml_with_swarm_cluster_rebalance_spread_the_crowded_service():
+    # late was placed while the new workers were paused (all six on the old workers), then
+    # site.yml ran with -e swarm_cluster_rebalance=true: its rebalance play moved late.
+    late = load("late.json")
+    before = [line.split()[0] for line in late["before"] if " Running " in line]
+    after = [line.split()[0] for line in late["after"] if " Running " in line]
+    assert len(before) == 6 and not set(before) & set(NEW), before
+    log = read("site-rebalance.log")
+    assert "RC=0" in log
+    rebalance_task = log.split("TASK [Rebalance skewed services]")[1].split("PLAY RECAP")[0]
+    assert "changed: [" in rebalance_task, rebalance_task
+    workers = INVENTORY.get_hosts("swarm_workers") + NEW
+    per_worker = [after.count(name) for name in workers]
+    assert len(after) == 6 and all(after.count(name) > 0 for name in NEW), after
+    assert max(per_worker) - min(per_worker) <= 1, after
