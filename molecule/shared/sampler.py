@@ -8,7 +8,7 @@ sample is one JSON line in OUT: {"t", "from", "running": {service: n}, "desired"
 "availability": {node: ...}} or {"t", "from", "error"}. Stops on SIGTERM or after --max-seconds.
 What the inner samplers write on stderr goes to OUT.stderr, so that a sampler that could not
 start says why.
-Usage: sampler.py OUT CONTAINER [CONTAINER...] [--interval 0.2] [--max-seconds 1800]
+Usage: sampler.py OUT CONTAINER [CONTAINER...] [--interval 0.2] [--max-seconds 1800] [--reattach]
 """
 import argparse
 import signal
@@ -61,29 +61,51 @@ def main():
     parser.add_argument("containers", nargs="+")
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--max-seconds", type=float, default=1800)
+    parser.add_argument("--reattach", action="store_true",
+                        help="start a container's inner sampler again when it ends (its machine was stopped and "
+                             "comes back); without it the sampler ends once every inner one has ended")
     args = parser.parse_args()
     lock = threading.Lock()
-    processes = []
+    processes = {}
+    stopping = threading.Event()
+    deadline = time.time() + args.max_seconds
+
+    def start(container, errors):
+        return subprocess.Popen(
+            ["docker", "exec", "-i", container, "python3", "-u", "-c", INNER,
+             str(args.interval), str(max(1.0, deadline - time.time()))],
+            stdout=subprocess.PIPE, stderr=errors, text=True)
+
+    def follow(container, out, errors):
+        while True:
+            pump(processes[container], container, out, lock)
+            processes[container].wait()
+            if not args.reattach or stopping.wait(1.0) or time.time() >= deadline:
+                return
+            with lock:
+                if stopping.is_set():
+                    return
+                processes[container] = start(container, errors)
+
     # A new file every time: samples left by an earlier run (an interrupted scenario keeps its
     # ephemeral directory) must never be counted with this one.
     with open(args.out, "w") as out, open(args.out + ".stderr", "w") as errors:
+        threads = []
         for container in args.containers:
-            process = subprocess.Popen(
-                ["docker", "exec", "-i", container, "python3", "-u", "-c", INNER,
-                 str(args.interval), str(args.max_seconds)],
-                stdout=subprocess.PIPE, stderr=errors, text=True)
-            processes.append(process)
-            threading.Thread(target=pump, args=(process, container, out, lock), daemon=True).start()
+            processes[container] = start(container, errors)
+            threads.append(threading.Thread(target=follow, args=(container, out, errors), daemon=True))
+            threads[-1].start()
 
         def stop(*_):
-            for process in processes:
-                process.terminate()
+            stopping.set()
+            with lock:
+                for process in processes.values():
+                    process.terminate()
             sys.exit(0)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        deadline = time.time() + args.max_seconds
-        while time.time() < deadline and any(p.poll() is None for p in processes):
+        while time.time() < deadline and any(thread.is_alive() for thread in threads):
             time.sleep(0.5)
         stop()
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-from swarm_checks import INVENTORY, load, probe_problems  # noqa: E402
+from swarm_checks import INVENTORY, SAMPLE_MAX_GAP, check_coverage, load, probe_problems, rows_of  # noqa: E402
 
 MANAGERS = INVENTORY.get_hosts("docker_managers")
 WORKERS = INVENTORY.get_hosts("docker_workers")
@@ -122,6 +122,28 @@ def test_solo_answered_from_outside_at_every_tick_through_every_fault():
     problems, inside = probe_problems(load("windows.json"))
     assert not problems, problems
     assert len(inside) > 1000, len(inside)
+
+
+# web: 4 replicas; maintain.yml's default budget, rolling_maintenance_min_available 50%, keeps 2.
+WEB_BUDGET = 2
+
+
+def test_web_kept_its_budget_through_every_run_on_a_whole_swarm():
+    # The runs whose fault stops machines (fault 2's three, fault 3's leader) or cuts one off the
+    # network (fault 4) lose the tasks on them to the fault, not to a drain: judged are fault 1's
+    # run (its engine fault stops nothing) and every re-run after a repair.
+    windows = dict((name, window) for name, window in load("runs.json").items()
+                   if name == "fault1-run.log" or name.endswith("-rerun.log"))
+    assert sorted(windows) == ["fault1-rerun.log", "fault1-run.log", "fault2-rerun.log", "fault3-rerun.log",
+                               "fault4-rerun.log"], sorted(windows)
+    samples = [row for row in rows_of("samples.jsonl") if "error" not in row]
+    problems = check_coverage([row["t"] for row in samples], windows, SAMPLE_MAX_GAP, "the samplers")
+    assert not problems, problems
+    inside = [row for row in samples if any(start <= row["t"] <= end for start, end in windows.values())]
+    assert len(inside) > 200, len(inside)
+    below = [(row["t"], row["from"], row["running"].get("web", 0)) for row in inside
+             if row["running"].get("web", 0) < WEB_BUDGET]
+    assert not below, "web ran fewer than %d tasks at %d samples, first: %s" % (WEB_BUDGET, len(below), below[:3])
 
 
 def test_the_swarm_is_whole_after_the_faults(host):
