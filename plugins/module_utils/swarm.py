@@ -8,8 +8,9 @@
 PRIVATE to the collection: the interface may change without notice.
 
 It holds the connection (low-level ``docker.APIClient``, plain dicts in and out, the same
-on Docker SDK 5.0.3 and 7.x), node lookup, the quorum maths, polling with one deadline per
-module call, the diff tracker and ``fail()``.
+on Docker SDK 5.0.3 and 7.x), polling with one deadline per module call, the compare-and-swap
+writers, the diff tracker and ``fail()``. The quorum maths (``_quorum``) and the readers of
+engine objects (``_objects``) have their own files and are re-exported here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +24,41 @@ import time
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+# Quorum maths and the readers of engine objects live in _quorum and _objects; re-exported here.
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._quorum import (  # noqa: F401 pylint: disable=unused-import
+    Quorum,
+    demote_keeps_quorum,
+    fault_tolerance,
+    has_quorum,
+    promote_keeps_quorum,
+    quorum_size,
+)
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._objects import (  # noqa: F401 pylint: disable=unused-import
+    LIVE_TASK_STATES,
+    ManagerCensus,
+    describe_node,
+    describe_task,
+    find_node,
+    is_leader,
+    is_raft_member,
+    is_reachable_manager,
+    manager_status,
+    node_availability,
+    node_hostname,
+    node_label,
+    node_role,
+    node_state,
+    service_mode,
+    service_name,
+    service_replicas,
+    short_node,
+    sort_by_hostname,
+    stale_manager_entries,
+    task_is_live,
+    task_is_running,
+    task_state,
+)
 
 DOCKER_SDK_IMPORT_ERROR = None
 try:
@@ -62,10 +98,6 @@ LEADER_ELECTION_SECONDS = 30
 MANAGER_PORT_SECONDS = 2
 # After a leader change every node is "unknown" until it reports to the new leader (10-40 s seen).
 NODE_SETTLE_SECONDS = 60
-# Task states in which a task occupies its node (swarmkit's order, up to running).
-LIVE_TASK_STATES = frozenset((
-    'new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running',
-))
 
 
 def swarm_argument_spec(**module_options):
@@ -101,312 +133,6 @@ def _now():
 
 def _sleep(seconds):
     time.sleep(seconds)
-
-
-# ---------------------------------------------------------------------------------------
-# Quorum maths
-# ---------------------------------------------------------------------------------------
-
-def quorum_size(managers):
-    """Managers that must be reachable for raft to have a leader: floor(N/2) + 1.
-
-    >>> [quorum_size(n) for n in range(1, 8)]
-    [1, 2, 2, 3, 3, 4, 4]
-    """
-    return managers // 2 + 1
-
-
-def has_quorum(managers, reachable):
-    """True when R reachable managers out of N still form a majority (R >= floor(N/2) + 1)."""
-    return managers > 0 and reachable >= quorum_size(managers)
-
-
-def fault_tolerance(managers, reachable=None):
-    """How many more managers may be lost while keeping quorum.
-
-    With every manager reachable that is floor((N-1)/2). With R reachable it is
-    R - quorum_size(N), never below 0.
-
-    >>> [fault_tolerance(n) for n in range(1, 8)]
-    [0, 0, 1, 1, 2, 2, 3]
-    >>> fault_tolerance(5, 3), fault_tolerance(5, 2)
-    (0, 0)
-    """
-    if managers <= 0:
-        return 0
-    if reachable is None:
-        reachable = managers
-    return max(0, reachable - quorum_size(managers))
-
-
-class Quorum(object):
-    """N raft managers of which R are reachable, and what a promotion or a demotion would make of them.
-
-    >>> Quorum(3, 2).after_promote().has, Quorum(3, 2).after_demote(target_reachable=False).has
-    (False, True)
-    """
-
-    def __init__(self, total, reachable=None):
-        self.total = int(total)
-        self.reachable = self.total if reachable is None else int(reachable)
-
-    def __eq__(self, other):
-        return isinstance(other, Quorum) and (self.total, self.reachable) == (other.total, other.reachable)
-
-    def __ne__(self, other):
-        return not self == other
-
-    def __repr__(self):
-        return 'Quorum(%d, %d)' % (self.total, self.reachable)
-
-    @property
-    def size(self):
-        """Managers needed for a majority (0 without managers)."""
-        return quorum_size(self.total) if self.total else 0
-
-    @property
-    def has(self):
-        return has_quorum(self.total, self.reachable)
-
-    @property
-    def fault_tolerance(self):
-        return fault_tolerance(self.total, self.reachable)
-
-    @property
-    def fault_tolerance_max(self):
-        """The fault tolerance with every manager reachable."""
-        return fault_tolerance(self.total)
-
-    @property
-    def odd(self):
-        return self.total % 2 == 1
-
-    def after_promote(self):
-        """One manager more, which cannot vote until it has joined raft: R stays."""
-        return Quorum(self.total + 1, self.reachable)
-
-    def after_demote(self, target_reachable=True):
-        """One manager fewer; a reachable one also takes its vote away (a ghost takes none)."""
-        return Quorum(self.total - 1, self.reachable - 1 if target_reachable else self.reachable)
-
-
-def demote_keeps_quorum(managers, reachable, target_reachable):
-    """Would the swarm keep quorum after demoting one manager?
-
-    Demoting takes the manager out of raft, so N becomes N-1 and the quorum becomes
-    floor((N-1)/2) + 1. A reachable target also takes one vote away: R becomes R-1.
-    An unreachable target (a ghost) takes no vote away, so R stays.
-
-    - reachable target:   keeps quorum  <=>  R - 1 >= floor((N-1)/2) + 1
-    - unreachable target: keeps quorum  <=>  R     >= floor((N-1)/2) + 1
-
-    Raft needs a leader to commit the change, so the swarm must have quorum now.
-    Example: N=3, R=2 (one ghost). Demoting a reachable manager leaves 1 of 2 (quorum 2): refused.
-    Demoting the ghost leaves 2 of 2: allowed.
-    """
-    now = Quorum(managers, reachable)
-    return managers > 1 and now.has and now.after_demote(target_reachable).has
-
-
-def promote_keeps_quorum(managers, reachable):
-    """Would the swarm keep quorum without counting the newcomer, after promoting one node?
-
-    Promoting makes N+1 managers, whose quorum is floor((N+1)/2) + 1. Until the new manager has
-    joined raft it cannot vote, so the R reachable managers must reach that quorum on their own.
-    Example: N=3 with one down (R=2): N=4 needs 3, so quorum would hang on the newcomer.
-    """
-    now = Quorum(managers, reachable)
-    return now.has and now.after_promote().has
-
-
-# ---------------------------------------------------------------------------------------
-# Reading engine objects
-# ---------------------------------------------------------------------------------------
-
-def node_hostname(node):
-    return (node.get('Description') or {}).get('Hostname') or ''
-
-
-def node_role(node):
-    return (node.get('Spec') or {}).get('Role') or 'worker'
-
-
-def node_availability(node):
-    return (node.get('Spec') or {}).get('Availability') or 'active'
-
-
-def node_state(node):
-    return (node.get('Status') or {}).get('State') or 'unknown'
-
-
-def manager_status(node):
-    return node.get('ManagerStatus') or {}
-
-
-def is_raft_member(node):
-    """A manager that raft knows about (``docker node ls`` shows a MANAGER STATUS)."""
-    return bool(node.get('ManagerStatus'))
-
-
-def is_reachable_manager(node):
-    return manager_status(node).get('Reachability') == 'reachable'
-
-
-def is_leader(node):
-    return bool(manager_status(node).get('Leader'))
-
-
-def describe_node(node):
-    """The facts about a node that modules return: plain, stable keys."""
-    if node is None:
-        return None
-    status = manager_status(node)
-    return dict(
-        id=node.get('ID'),
-        hostname=node_hostname(node),
-        role=node_role(node),
-        availability=node_availability(node),
-        state=node_state(node),
-        addr=(node.get('Status') or {}).get('Addr'),
-        manager=is_raft_member(node),
-        reachability=status.get('Reachability'),
-        leader=bool(status.get('Leader')),
-        manager_addr=status.get('Addr'),
-    )
-
-
-def stale_manager_entries(nodes, keep_id):
-    """Entries with the manager role that are not raft members (a forced cluster's old managers), by hostname."""
-    return [node for node in sort_by_hostname(nodes or [])
-            if node.get('ID') != keep_id and node_role(node) == 'manager' and not is_raft_member(node)]
-
-
-def short_node(node):
-    return dict(id=node.get('ID'), hostname=node_hostname(node),
-                addr=manager_status(node).get('Addr') or (node.get('Status') or {}).get('Addr'))
-
-
-def sort_by_hostname(nodes):
-    return sorted(nodes, key=lambda node: (node_hostname(node), node.get('ID') or ''))
-
-
-def node_label(node):
-    """'dev2 (kor0bfu9uaelabi00a24z1jl4)' for messages."""
-    return '%s (%s)' % (node_hostname(node) or '?', node.get('ID'))
-
-
-def find_node(nodes, name_or_id):
-    """Find a node by exact ID, hostname, or unique ID prefix.
-
-    Returns ``(node, None)`` or ``(None, reason)``; reason is None when nothing matched.
-    """
-    for node in nodes:
-        if node.get('ID') == name_or_id:
-            return node, None
-    by_name = [node for node in nodes if node_hostname(node) == name_or_id]
-    if len(by_name) == 1:
-        return by_name[0], None
-    if len(by_name) > 1:
-        return None, 'hostname %s is used by %d nodes (%s); give the node ID instead' % (
-            name_or_id, len(by_name), ', '.join(sorted(node['ID'] for node in by_name)))
-    by_prefix = [node for node in nodes if name_or_id and node.get('ID', '').startswith(name_or_id)]
-    if len(by_prefix) == 1:
-        return by_prefix[0], None
-    if len(by_prefix) > 1:
-        return None, 'ID prefix %s matches %d nodes; give more of the ID' % (name_or_id, len(by_prefix))
-    return None, None
-
-
-class ManagerCensus(object):
-    """Who the raft managers are, from a node list. N counts raft members, as ``docker info`` does."""
-
-    def __init__(self, nodes):
-        self.nodes = list(nodes)
-        self.managers = [node for node in self.nodes if is_raft_member(node)]
-        self.reachable = [node for node in self.managers if is_reachable_manager(node)]
-        self.unreachable = [node for node in self.managers if not is_reachable_manager(node)]
-        leaders = [node for node in self.managers if is_leader(node)]
-        self.leader = leaders[0] if leaders else None
-        # Role manager without raft membership: stale after --force-new-cluster, or a promotion in flight.
-        self.not_in_raft = [node for node in self.nodes if node_role(node) == 'manager' and not is_raft_member(node)]
-
-    @property
-    def total(self):
-        return len(self.managers)
-
-    @property
-    def quorum(self):
-        return Quorum(self.total, self.reachable_count)
-
-    def after_promote(self):
-        """The quorum once one more node is promoted (before it can vote)."""
-        return self.quorum.after_promote()
-
-    def after_demote(self, node):
-        """The quorum once ``node`` (a manager of this census) is demoted."""
-        return self.quorum.after_demote(is_reachable_manager(node))
-
-    @property
-    def reachable_count(self):
-        return len(self.reachable)
-
-    @property
-    def has_quorum(self):
-        return self.quorum.has
-
-    @property
-    def quorum_size(self):
-        return self.quorum.size
-
-    @property
-    def fault_tolerance(self):
-        return self.quorum.fault_tolerance
-
-    def summary(self):
-        return dict(managers_total=self.total, managers_reachable=self.reachable_count,
-                    managers_unreachable=len(self.unreachable), quorum_size=self.quorum_size,
-                    fault_tolerance=self.fault_tolerance,
-                    leader=short_node(self.leader) if self.leader else None)
-
-
-def service_name(service):
-    return (service.get('Spec') or {}).get('Name') or service.get('ID')
-
-
-def service_mode(service):
-    """'replicated', 'global', or the job mode name in lower case."""
-    mode = (service.get('Spec') or {}).get('Mode') or {}
-    if 'Replicated' in mode:
-        return 'replicated'
-    if 'Global' in mode:
-        return 'global'
-    return next(iter(mode), 'replicated').lower()
-
-
-def service_replicas(service):
-    mode = (service.get('Spec') or {}).get('Mode') or {}
-    return int((mode.get('Replicated') or {}).get('Replicas', 1 if 'Replicated' in mode else 0) or 0)
-
-
-def task_state(task):
-    return (task.get('Status') or {}).get('State')
-
-
-def task_is_running(task):
-    """Counts toward a service's running count: running now and meant to keep running."""
-    return task_state(task) == 'running' and task.get('DesiredState') == 'running'
-
-
-def task_is_live(task):
-    """Still occupies its node: not yet shut down, whatever it is meant to become."""
-    return task_state(task) in LIVE_TASK_STATES
-
-
-def describe_task(task, services_by_id):
-    service = services_by_id.get(task.get('ServiceID'))
-    return dict(id=task.get('ID'), service=service_name(service) if service else task.get('ServiceID'),
-                slot=task.get('Slot'), state=task_state(task), desired_state=task.get('DesiredState'),
-                node_id=task.get('NodeID'))
 
 
 # ---------------------------------------------------------------------------------------
