@@ -112,3 +112,31 @@ def test_only_the_leader_reachable_among_three():
 
 def test_autolock_with_a_key_is_allowed():
     assert backup_plan(managers(view(autolock=True)), unlock_key_given=True)['refusal'] == ''
+
+
+# -- the waits after the engine is started again: they end naming what is missing --------
+
+def test_backup_engine_not_answering_names_the_host_the_timeout_and_the_last_error():
+    from ansible_collections.swarmops.lifecycle.plugins.filter._backup import backup_engine_not_answering
+    assert backup_engine_not_answering(dict(host_info=dict(Swarm=dict(LocalNodeState='active'))), 'm1', 120) == ''
+    why = backup_engine_not_answering(dict(failed=True, msg='Error connecting: No such file or directory'), 'm1', 120)
+    assert why.startswith('The Docker engine on m1 was started again but did not answer within 120 s')
+    assert 'No such file or directory' in why and 'journalctl -u docker' in why
+    assert 'did not answer within 120 s (last error: no message)' in backup_engine_not_answering(None, 'm1', 120)
+
+
+def test_backup_manager_not_back_names_the_node_and_what_the_swarm_says():
+    from ansible_collections.swarmops.lifecycle.plugins.filter._backup import backup_manager_not_back
+    back = view()
+    assert backup_manager_not_back(back, 'id-m1', 'm1', 300) == ''
+    # Reachable majority, but this manager is not among the reachable ones yet.
+    missing = view(unreachable=('m1',), leader='m2')
+    why = backup_manager_not_back(missing, 'id-m1', 'm1', 300)
+    assert why.startswith('After 300 s m1 (node id-m1) is not back as a reachable manager')
+    assert 'reachable managers: m2, m3' in why
+    # No quorum.
+    lost = dict(view(unreachable=('m2', 'm3')), has_quorum=False)
+    assert '1 of 3 managers reachable, quorum 2' in backup_manager_not_back(lost, 'id-m1', 'm1', 300)
+    # The module itself failed (the engine stopped answering again).
+    failed = dict(failed=True, msg='Docker engine at unix:///var/run/docker.sock did not answer')
+    assert 'quorum_info on it did not answer: Docker engine at' in backup_manager_not_back(failed, 'id-m1', 'm1', 300)
