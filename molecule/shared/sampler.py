@@ -70,9 +70,17 @@ def main():
     stopping = threading.Event()
     deadline = time.time() + args.max_seconds
 
+    # Re-attached by container ID: a container of the same name made later (the next scenario's
+    # lab) is never sampled, and its engine never woken through its socket.
+    ids = {}
+    for container in args.containers:
+        found = subprocess.run(["docker", "inspect", "--format", "{{.Id}}", container],
+                               capture_output=True, text=True)
+        ids[container] = found.stdout.strip() or container
+
     def start(container, errors):
         return subprocess.Popen(
-            ["docker", "exec", "-i", container, "python3", "-u", "-c", INNER,
+            ["docker", "exec", "-i", ids[container], "python3", "-u", "-c", INNER,
              str(args.interval), str(max(1.0, deadline - time.time()))],
             stdout=subprocess.PIPE, stderr=errors, text=True)
 
