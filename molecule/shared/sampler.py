@@ -75,7 +75,7 @@ def main():
     ids = {}
     for container in args.containers:
         found = subprocess.run(["docker", "inspect", "--format", "{{.Id}}", container],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, check=False)
         ids[container] = found.stdout.strip() or container
 
     def start(container, errors):
