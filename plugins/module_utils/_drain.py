@@ -202,7 +202,7 @@ def drain_progress(node_ids, tasks, targets, services_by_id, require_empty_node=
             below.append(dict(name=service_name(service) if service else service_id, id=service_id,
                               running=running.get(service_id, 0), target=target))
     meant = {}
-    for task in tasks:
+    for task in tasks if at_most else ():
         if task.get('DesiredState') == 'running':
             meant[task.get('ServiceID')] = meant.get(task.get('ServiceID'), 0) + 1
     above = []

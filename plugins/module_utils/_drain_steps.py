@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The drain module's engine-facing steps: reading the nodes across an election, one poll of a
+"""The drain module's engine-facing steps: reading the nodes, one poll of a
 drain's wait, and putting surged services back (this call's, and those an interrupted drain left).
 The decisions they apply are in ``_drain`` (pure functions, unit-tested on their own).
 
@@ -20,7 +20,6 @@ from ansible_collections.swarmops.lifecycle.plugins.module_utils._drain import (
     leftover_surge,
 )
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    LEADER_ELECTION_SECONDS,
     SwarmUnavailable,
     node_label,
     node_state,
@@ -35,19 +34,10 @@ class DrainSteps(object):
     ``last_nodes`` and ``last_progress``."""
 
     def first_node_list(self):
-        """The node list; an election in progress (a manager just restarted or died) is waited for
-        a little, so that it is not taken for a lost quorum."""
-        outcome = self.client.wait_until(self.try_nodes, limit=LEADER_ELECTION_SECONDS)
-        if outcome.done:
-            return outcome.progress
-        return self.client.nodes('read the node list to drain %s' % self.params['node'])
-
-    def try_nodes(self):
+        """The node list, an election in progress waited out (SwarmClient.nodes_across_election)."""
         try:
-            return True, self.client.nodes_or_unavailable()
+            return self.client.nodes_across_election()
         except SwarmUnavailable as exc:
-            if exc.no_leader:
-                return False, None
             self.client.fail_unavailable(exc, 'read the node list to drain %s' % self.params['node'])
 
     def progress(self, targets, require_empty_node=True, at_most=None):

@@ -381,6 +381,23 @@ class SwarmClient(object):
             self.sleep(0.2)
         self.fail('Could not %s: the swarm kept changing under five compare-and-swap writes in a row.' % what)
 
+    def nodes_across_election(self):
+        """The node list, an election in progress (no leader: a manager just restarted or died)
+        waited out for up to LEADER_ELECTION_SECONDS so that it is not taken for a lost quorum.
+        Raises SwarmUnavailable with the last refusal otherwise."""
+        def listed():
+            try:
+                return True, self.nodes_or_unavailable()
+            except SwarmUnavailable as exc:
+                if not exc.no_leader:
+                    raise
+                return False, exc
+
+        outcome = self.wait_until(listed, limit=LEADER_ELECTION_SECONDS)
+        if outcome.done:
+            return outcome.progress
+        raise outcome.progress
+
     def nodes(self, purpose):
         """The node list; fails with the reason and the way out when the swarm cannot serve it."""
         try:

@@ -213,7 +213,6 @@ elapsed:
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._module import SwarmModule, run_module
 from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
-    LEADER_ELECTION_SECONDS,
     ManagerCensus,
     Quorum,
     SwarmUnavailable,
@@ -257,19 +256,7 @@ class QuorumInfo(SwarmModule):
         """The node list; with wait_for_leader, an election on a manager is waited out first."""
         if not (self.module.params['wait_for_leader'] and swarm.get('ControlAvailable')):
             return self.client.nodes_or_unavailable()
-
-        def listed():
-            try:
-                return True, self.client.nodes_or_unavailable()
-            except SwarmUnavailable as exc:
-                if not exc.no_leader:
-                    raise
-                return False, exc
-
-        outcome = self.client.wait_until(listed, limit=LEADER_ELECTION_SECONDS)
-        if outcome.done:
-            return outcome.progress
-        raise outcome.progress
+        return self.client.nodes_across_election()
 
     def from_cluster(self, nodes):
         census = ManagerCensus(nodes)
