@@ -92,17 +92,6 @@ def backup_plan(managers, backup_host='', allow_only_manager=False, unlock_key_g
     return plan
 
 
-def backup_engine_not_answering(result, host, timeout=0):
-    """Why the engine started again after the archive (or a restore) does not answer ('' when it
-    does): ``result`` is the last docker_host_info result the wait read."""
-    if isinstance(result, dict) and isinstance(result.get('host_info'), dict):
-        return ''
-    last = (result or {}).get('msg') if isinstance(result, dict) else None
-    return ('The Docker engine on %s was started again but did not answer within %s s (last error: %s). Start it by '
-            'hand and read its log (systemctl status docker; journalctl -u docker), and check the manager with '
-            'swarmops.lifecycle.quorum_info before anything else.' % (host, timeout, last or 'no message'))
-
-
 def backup_manager_not_back(back, node_id, host, timeout=0):
     """Why the manager backed up is not back as a reachable manager of a swarm with quorum ('' when
     it is): ``back`` is the last quorum_info result the wait read on it."""
@@ -126,5 +115,5 @@ class FilterModule(object):
     """backup.yml's decision."""
 
     def filters(self):
-        return {'_backup_plan': backup_plan, '_backup_engine_not_answering': backup_engine_not_answering,
+        return {'_backup_plan': backup_plan, 
                 '_backup_manager_not_back': backup_manager_not_back}
