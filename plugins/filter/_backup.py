@@ -115,5 +115,4 @@ class FilterModule(object):
     """backup.yml's decision."""
 
     def filters(self):
-        return {'_backup_plan': backup_plan, 
-                '_backup_manager_not_back': backup_manager_not_back}
+        return {'_backup_plan': backup_plan, '_backup_manager_not_back': backup_manager_not_back}

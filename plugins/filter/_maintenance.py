@@ -49,11 +49,11 @@ def maintenance_manager(preferred_result, preferred, other_results=()):
     ``preferred_result``: what quorum_info returned on ``preferred`` (possibly a failure or an
     unreachable result); ``other_results``: the loop results of asking the others (each with its
     ``item``, the host; skipped ones, when the preferred answered, are left out). Returns
-    dict(delegate: the first that answered with quorum or '', now: its answer, alive: those
+    dict(via: the first that answered with quorum or '', now: its answer, alive: those
     whose engine answered at all (during an election none has quorum for a few seconds), silent:
     those that did not answer with quorum).
     """
-    delegate, now, alive, silent = '', {}, [], []
+    via, now, alive, silent = '', {}, [], []
     probes = [dict(host=preferred, result=preferred_result or {})] + [
         dict(host=result.get('item'), result=result) for result in other_results or [] if not result.get('skipped')]
     for probe in probes:
@@ -62,11 +62,11 @@ def maintenance_manager(preferred_result, preferred, other_results=()):
         if answered:
             alive.append(probe['host'])
         if answered and result.get('has_quorum') is True:
-            if not delegate:
-                delegate, now = probe['host'], result
+            if not via:
+                via, now = probe['host'], result
         else:
             silent.append(probe['host'])
-    return dict(delegate=delegate, now=now, alive=alive, silent=silent)
+    return dict(via=via, now=now, alive=alive, silent=silent)
 
 
 def batch_size(serial, count):
@@ -123,21 +123,6 @@ def maintenance_batches(workers, node_ids, serial, snapshot, min_available=1, su
     return dict(batches=batches, sizes=[len(batch) for batch in batches], splits=splits)
 
 
-def maintenance_defer(host, node_id, now, is_manager, play_hosts, finished=()):
-    """Whether a manager is handed to the last phase when its turn comes: it became the leader (an
-    election since the plan) while other hosts of the play still wait. The leader is maintained
-    last so that the swarm elects once, not at every manager's restart.
-
-    ``now``: quorum_info of the manager about to run the node's steps; ``play_hosts``: the hosts
-    of the managers' play; ``finished``: those done already.
-    """
-    leader = ((now or {}).get('leader') or {}).get('id') or ''
-    if not is_manager or not node_id or leader != node_id:
-        return False
-    waiting = [name for name in play_hosts or [] if name != host and name not in (finished or [])]
-    return len(waiting) > 0
-
-
 def maintenance_stop(host, node_id, step, task, msg, used='', silent=(), alive=(), lock_marked=True, state=''):
     """The message that stops a run after a node step failed (node.yml's rescue).
 
@@ -181,4 +166,4 @@ class FilterModule(object):
     def filters(self):
         return {'_maintenance_order': maintenance_order, '_maintenance_manager': maintenance_manager,
                 '_maintenance_batches': maintenance_batches, '_maintenance_batch_size': batch_size,
-                '_maintenance_stop': maintenance_stop, '_maintenance_defer': maintenance_defer}
+                '_maintenance_stop': maintenance_stop}

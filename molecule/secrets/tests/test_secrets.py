@@ -65,7 +65,9 @@ RECAP_LINE = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
     r"\s+failed=(?P<failed>\d+)", re.M)
 # Task files of maintain.yml past its preflight: a run refused by the lock must reach none.
-PAST_PREFLIGHT = re.compile(r"task path: \S*/rolling_maintenance/tasks/(plan|node|restart_engine|finish|pick_manager)\.yml:")
+PAST_PREFLIGHT = re.compile(
+    r"task path: \S*/(rolling_maintenance/tasks/(plan|node|step\w*|stop|restart_engine|finish|pick_manager)"
+    r"|engine/tasks/(restart|wait|unlock))\.yml:")
 SQUEEZE = re.compile(rb"\\[nr]|\\|\s+")
 PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN (?P<type>[A-Z0-9 ]*PRIVATE KEY)-----(?P<body>.*?)-----END", re.S)
 # Directories of the project never written by a playbook run (or too large to walk).

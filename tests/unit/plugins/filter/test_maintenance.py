@@ -13,7 +13,6 @@ import pytest
 
 from ansible_collections.swarmops.lifecycle.plugins.filter._maintenance import (
     maintenance_batches,
-    maintenance_defer,
     maintenance_manager,
     maintenance_order,
     maintenance_stop,
@@ -48,19 +47,19 @@ def test_the_first_manager_that_answers_with_quorum_runs_the_steps():
     quorum = dict(has_quorum=True, leader=dict(id='id-m2'))
     choice = maintenance_manager(dict(unreachable=True, msg='gone'), 'm1', [
         dict(item='m2', has_quorum=False), dict(item='m3', **quorum)])
-    assert (choice['delegate'], choice['now']) == ('m3', dict(item='m3', **quorum))
+    assert (choice['via'], choice['now']) == ('m3', dict(item='m3', **quorum))
     assert (choice['alive'], choice['silent']) == (['m2', 'm3'], ['m1', 'm2'])
 
 
 def test_the_preferred_manager_answering_is_used_and_the_others_are_not_asked():
     choice = maintenance_manager(dict(has_quorum=True), 'm1', [dict(item='m2', skipped=True)])
-    assert (choice['delegate'], choice['alive'], choice['silent']) == ('m1', ['m1'], [])
+    assert (choice['via'], choice['alive'], choice['silent']) == ('m1', ['m1'], [])
 
 
 def test_during_an_election_no_manager_runs_the_steps_but_the_living_are_known():
     choice = maintenance_manager(dict(has_quorum=False), 'm1', [dict(item='m2', failed=True, msg='down'),
                                                                 dict(item='m3', has_quorum=False)])
-    assert (choice['delegate'], choice['alive'], choice['silent']) == ('', ['m1', 'm3'], ['m1', 'm2', 'm3'])
+    assert (choice['via'], choice['alive'], choice['silent']) == ('', ['m1', 'm3'], ['m1', 'm2', 'm3'])
 
 
 # -- the workers' batches (rolling_maintenance_serial > 1) -----------------------------------
@@ -163,24 +162,6 @@ def test_the_stop_says_how_to_break_a_lock_it_could_not_mark():
     text = maintenance_stop('w1', 'id-w1', 'drain', 'Drain', 'x', silent=['m1'], alive=[],
                             lock_marked=False)
     assert 'rolling_maintenance_break_lock=true' in text and 'no engine answered' in text
-
-
-# --- the leader-deferral: a manager that became the leader waits for the last phase ---
-
-@pytest.mark.parametrize('leader, is_manager, finished, deferred', [
-    ('id-m2', True, [], True),                 # became the leader, m1 and m3 still wait
-    ('id-m2', True, ['m1', 'm3'], False),      # the others are done: its turn now
-    ('id-m1', True, [], False),                # another manager leads
-    (None, True, [], False),                   # no leader known (election): not deferred
-    ('id-m2', False, [], False),               # a worker of the inventory is never deferred
-])
-def test_a_manager_that_became_the_leader_is_deferred_while_others_wait(leader, is_manager, finished, deferred):
-    now = dict(leader=dict(id=leader) if leader else None)
-    assert maintenance_defer('m2', 'id-m2', now, is_manager, ['m1', 'm2', 'm3'], finished) is deferred
-
-
-def test_the_last_manager_left_is_not_deferred_even_as_leader():
-    assert maintenance_defer('m3', 'id-m3', dict(leader=dict(id='id-m3')), True, ['m3'], []) is False
 
 
 def test_the_stop_blames_the_manager_only_for_the_steps_it_ran_and_never_prints_none():
