@@ -17,7 +17,7 @@ __metaclass__ = type
 import json
 import math
 
-from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._objects import (
     describe_task,
     node_availability,
     node_state,

@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.swarmops.lifecycle.plugins.module_utils._placement import Placement
-from ansible_collections.swarmops.lifecycle.plugins.module_utils.swarm import (
+from ansible_collections.swarmops.lifecycle.plugins.module_utils._objects import (
     node_hostname,
     service_mode,
     service_name,
