@@ -115,7 +115,7 @@ def test_maintenance_restarted_docker_service_on_every_machine():
     assert "complete" in log
     for name in ALL:
         assert int(FACTS["docker_started_after"][name].lstrip("@")) > int(FACTS["docker_started_before"][name].lstrip("@")), name
-    restarts = log.split("TASK [swarmops.lifecycle.rolling_maintenance : Restart the Docker engine]")[1:]
+    restarts = log.split("TASK [swarmops.lifecycle.engine : Restart (or start) the Docker engine]")[1:]
     assert len(restarts) == len(ALL), len(restarts)
     assert all(re.search(r"^changed: \[\S+\]", part, re.M) for part in restarts)
 
