@@ -42,15 +42,16 @@ def engine_not_back(result, host, states=(), timeout=0, verb='restart', left='',
     states = list(states or [])
     if state is not None and (not states or state in states):
         return ''
-    if state is None:
-        last = (result or {}).get('msg') if isinstance(result, dict) else None
-        return ('The Docker engine on %s did not come back within %ss after its %s (last answer: %s). %s'
-                % (host, timeout, verb, last or 'no message', _then(left, NO_ANSWER_HINT, then)))
-    if states == ['active']:
+    if state is not None and states == ['active']:
         return ('The Docker engine on %s answers but did not rejoin the swarm within %ss (swarm state %s). %s'
                 % (host, timeout, state or 'unknown', _then(left, NOT_MEMBER_HINT, then)))
-    return ('The Docker engine on %s did not come back within %ss after its %s (last answer: swarm state %s). %s'
-            % (host, timeout, verb, state or 'unknown', _then(left, NOT_MEMBER_HINT, then)))
+    if state is None:
+        last = ((result or {}).get('msg') if isinstance(result, dict) else None) or 'no message'
+        hint = NO_ANSWER_HINT
+    else:
+        last, hint = 'swarm state %s' % (state or 'unknown'), NOT_MEMBER_HINT
+    return ('The Docker engine on %s did not come back within %ss after its %s (last answer: %s). %s'
+            % (host, timeout, verb, last, _then(left, hint, then)))
 
 
 class FilterModule(object):
